@@ -1,0 +1,496 @@
+/*
+ * splitstack: the x86_64 half of the split-stack runtime.
+ *
+ * PROTOCOL
+ * A function F compiled with -fsplit-stack starts by comparing its stack
+ * pointer (less its frame size N when N >= 256) with the limit kept in the
+ * thread control block at %fs:SS_TCB_GUARD_OFFSET.  When the stack is too
+ * short it runs a stub:
+ *
+ *      mov  $N, %r10              # frame size F wants
+ *      mov  $A, %r11              # bytes of stack arguments F received
+ *      call __morestack           # pushes R1, the address of the `ret` below
+ *      ret                        # returns from F to its caller (R2)
+ *   body:                         # R1 + 1: F again, past its check
+ *
+ * so on entry to __morestack:
+ *
+ *      rsp+16 ... rsp+16+A-1      F's stack arguments ("old_stack")
+ *      rsp+8                      R2, return address into F's caller
+ *      rsp+0                      R1, return address into F's stub
+ *
+ * and rdi, rsi, rdx, rcx, r8, r9, rax (static chain or vararg count) and
+ * xmm0-xmm7 hold F's register arguments.  __morestack obtains a segment
+ * with room for N + A + the runtime's slack, copies the A bytes of
+ * arguments to its top, switches to it, sets the new limit, restores the
+ * argument registers and calls the body.  A variadic body finds its stack
+ * arguments through `lea 0x18(%rbp),%r11`, so %rbp must point at our saved
+ * %rbp, 24 bytes below the arguments.  When the body returns (rax, rdx,
+ * xmm0, xmm1, st0, st1 live) __morestack switches back and returns to R1,
+ * whose `ret` returns to R2.
+ *
+ * REGISTER CONTRACT
+ *   in:   r10 = frame size, r11 = argument bytes, argument registers live.
+ *   body: called with every argument register as F received it; r10 and
+ *         r11 undefined; rbp = this frame (see above).
+ *   out:  rax, rdx, xmm0, xmm1, st0, st1 as the body left them; rcx, rsi,
+ *         rdi, r8-r11 clobbered (dead after a return); callee-saved
+ *         registers preserved.
+ *   The Rust helpers are compiled for the baseline x86-64 target (SSE2,
+ *   no VEX encodings; src/lib.rs refuses to build with AVX enabled), so
+ *   they may touch xmm0-15 but never the upper halves of ymm/zmm and
+ *   never x87 state.  xmm0-7 are saved around them on the way in and
+ *   xmm0-1 on the slow way out, which keeps vector arguments and results
+ *   whole.
+ *
+ * FRAME (on the old stack; offsets from %rbp; names in consts.h)
+ *
+ *      +24 ..      F's stack arguments            old_stack
+ *      +16         R2                             return address (CFA-8)
+ *      +8          R1                             return into the stub
+ *       0          caller's rbp                   CFA-24
+ *      -8          rax                            SS_FRAME_RAX
+ *      -16..-56    rdi rsi rdx rcx r8 r9          SS_FRAME_RDI .. R9
+ *      -64         limit before the call          SS_FRAME_OLD_GUARD
+ *      -72         segment before the call        SS_FRAME_OLD_SEGMENT
+ *      -80         exception object (unwinding)   SS_FRAME_EXCEPTION
+ *      -88         signal mask (when blocking)    SS_FRAME_SIGMASK
+ *      -96         1 if signals were blocked      SS_FRAME_BLOCKED
+ *      -104        padding
+ *      -232..-105  xmm0 .. xmm7 (16 bytes each)   SS_FRAME_XMM0
+ *      rsp = rbp - SS_FRAME_BYTES, 16-byte aligned (rbp is 8 mod 16)
+ *
+ * The canonical frame address is rbp + 24 (F's caller's stack pointer
+ * after R2 returns) and the return address column is R2, so unwinders and
+ * tracebacks step from the body straight to F's caller; the stub frame is
+ * invisible, as with libgcc.  The name __morestack is kept because
+ * tracebacks (gccgo's among them) skip frames by that name.
+ *
+ * SIGNALS WITHOUT BLOCKING
+ * A signal may arrive at any instruction, and its handler may run
+ * split-stack code that needs more stack.  The invariants that make that
+ * safe without masking signals:
+ *   - the current-segment variable names the segment the stack pointer is
+ *     in, or a segment that the interrupted code has not written to yet
+ *     (the Rust helper commits the new segment before copying anything
+ *     onto it, and the old segment is restored only after leaving it);
+ *   - while %rsp moves between segments the limit is all ones, so any
+ *     split-stack prologue a handler runs asks __morestack for a fresh
+ *     segment rather than trusting a limit that belongs to the other
+ *     stack;
+ *   - every __morestack invocation restores exactly the segment and limit
+ *     it found, so nested invocations (handlers) unwind LIFO.
+ * Callers that ask for blocking with __splitstack_block_signals still get
+ * it (SS_FRAME_BLOCKED), as the libgcc API promises.
+ */
+
+#include "consts.h"
+
+#ifdef __CET__
+#define ENDBR endbr64
+#else
+#define ENDBR
+#endif
+
+#define GUARD %fs:SS_TCB_GUARD_OFFSET
+/* While %rsp is between stacks every split-stack check must fail. */
+#define SWITCHING_GUARD $-1
+
+	.text
+
+/* ---------------------------------------------------------------------
+ * void __morestack(void)   -- special calling convention, see above.
+ * ------------------------------------------------------------------- */
+	.globl	__morestack
+	.type	__morestack, @function
+	.p2align 4
+__morestack:
+.Lmorestack:
+	.cfi_startproc
+	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
+	.cfi_lsda 0x1b, .Lmorestack_lsda
+	/* CFA = F's caller's rsp after R2 returns = rsp + 16; R2 at CFA-8. */
+	.cfi_def_cfa %rsp, 16
+	.cfi_offset %rip, -8
+	ENDBR
+	pushq	%rbp
+	.cfi_def_cfa_offset 24
+	.cfi_offset %rbp, -24
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	subq	$SS_FRAME_BYTES, %rsp		/* rsp 16-byte aligned from here */
+
+	movq	%rax, -SS_FRAME_RAX(%rbp)
+	movq	%rdi, -SS_FRAME_RDI(%rbp)
+	movq	%rsi, -SS_FRAME_RSI(%rbp)
+	movq	%rdx, -SS_FRAME_RDX(%rbp)
+	movq	%rcx, -SS_FRAME_RCX(%rbp)
+	movq	%r8, -SS_FRAME_R8(%rbp)
+	movq	%r9, -SS_FRAME_R9(%rbp)
+	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
+	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
+	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
+	movups	%xmm3, -SS_FRAME_XMM0+0x30(%rbp)
+	movups	%xmm4, -SS_FRAME_XMM0+0x40(%rbp)
+	movups	%xmm5, -SS_FRAME_XMM0+0x50(%rbp)
+	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
+	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
+
+	/* Remember what to go back to. */
+	movq	GUARD, %rax
+	movq	%rax, -SS_FRAME_OLD_GUARD(%rbp)
+	movq	__morestack_current_segment@gottpoff(%rip), %rax
+	movq	%fs:(%rax), %rax
+	movq	%rax, -SS_FRAME_OLD_SEGMENT(%rbp)
+
+	/* Block signals only if this thread asked for it. */
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+	movq	__morestack_initial_sp@gottpoff(%rip), %rax
+	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rax)
+	jne	1f
+	movq	$1, -SS_FRAME_BLOCKED(%rbp)
+	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
+	/* void splitstack_block_all(uint64_t *old_mask) */
+	call	splitstack_block_all
+1:
+	/* struct { sp, limit } splitstack_grow(size_t frame, void *old_stack,
+	 *                                      size_t arg_bytes)
+	 * Commits the new segment as current, copies the arguments to its
+	 * top and returns the stack pointer to use (32-byte aligned) and the
+	 * limit for it.  Never returns on failure (message, then abort). */
+	movq	%r10, %rdi
+	leaq	24(%rbp), %rsi
+	movq	%r11, %rdx
+	call	splitstack_grow
+
+	movq	SWITCHING_GUARD, GUARD
+	movq	%rax, %rsp
+	movq	%rdx, GUARD
+
+	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
+	je	2f
+	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
+	/* void splitstack_restore_mask(const uint64_t *mask) */
+	call	splitstack_restore_mask
+2:
+	movq	-SS_FRAME_RAX(%rbp), %rax
+	movq	-SS_FRAME_RDI(%rbp), %rdi
+	movq	-SS_FRAME_RSI(%rbp), %rsi
+	movq	-SS_FRAME_RDX(%rbp), %rdx
+	movq	-SS_FRAME_RCX(%rbp), %rcx
+	movq	-SS_FRAME_R8(%rbp), %r8
+	movq	-SS_FRAME_R9(%rbp), %r9
+	movups	-SS_FRAME_XMM0+0x00(%rbp), %xmm0
+	movups	-SS_FRAME_XMM0+0x10(%rbp), %xmm1
+	movups	-SS_FRAME_XMM0+0x20(%rbp), %xmm2
+	movups	-SS_FRAME_XMM0+0x30(%rbp), %xmm3
+	movups	-SS_FRAME_XMM0+0x40(%rbp), %xmm4
+	movups	-SS_FRAME_XMM0+0x50(%rbp), %xmm5
+	movups	-SS_FRAME_XMM0+0x60(%rbp), %xmm6
+	movups	-SS_FRAME_XMM0+0x70(%rbp), %xmm7
+
+	movq	8(%rbp), %r11			/* R1 */
+	addq	$1, %r11			/* body = R1 + 1 */
+	/* rsp is 16-byte aligned: the body sees a normal call. */
+.Lcall_body_begin:
+	call	*%r11
+.Lcall_body_end:
+
+	/* Back from the body on the new segment: rax, rdx, xmm0, xmm1 and
+	 * st0/st1 hold its results.  Fast path: no alloca blocks to free
+	 * and no signal blocking requested. */
+	movq	__morestack_current_segment@gottpoff(%rip), %rcx
+	movq	%fs:(%rcx), %rcx
+	cmpq	$0, SS_SEG_EXTRA(%rcx)
+	jne	.Lslow_return
+	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
+	jne	.Lslow_return
+
+	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	SWITCHING_GUARD, GUARD
+	leaq	-SS_FRAME_BYTES(%rbp), %rsp
+	movq	%rsi, %fs:(%rdi)
+	movq	%rcx, GUARD
+.Lleave:
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_remember_state
+	.cfi_def_cfa %rsp, 16
+	.cfi_restore %rbp
+	ret					/* to R1, whose ret goes to R2 */
+	.cfi_restore_state
+
+.Lslow_return:
+	/* Park the results in the (now dead) argument slots of the frame. */
+	movq	%rax, -SS_FRAME_RDI(%rbp)
+	movq	%rdx, -SS_FRAME_RSI(%rbp)
+	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
+	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
+	/* rsp is still the aligned value the body was called with. */
+	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
+	je	3f
+	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
+	call	splitstack_block_all
+3:
+	/* void splitstack_leave_segment(void): frees the alloca blocks of
+	 * the segment being left (every frame on it is dead now). */
+	call	splitstack_leave_segment
+	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	SWITCHING_GUARD, GUARD
+	leaq	-SS_FRAME_BYTES(%rbp), %rsp
+	movq	%rsi, %fs:(%rdi)
+	movq	%rcx, GUARD
+	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
+	je	4f
+	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
+	call	splitstack_restore_mask
+4:
+	movq	-SS_FRAME_RDI(%rbp), %rax
+	movq	-SS_FRAME_RSI(%rbp), %rdx
+	movups	-SS_FRAME_XMM0+0x00(%rbp), %xmm0
+	movups	-SS_FRAME_XMM0+0x10(%rbp), %xmm1
+	jmp	.Lleave
+
+	/* Landing pad: an exception (or a forced unwind: pthread_exit,
+	 * cancellation) is leaving the body.  rax = exception object, rbp =
+	 * this frame, rsp = the value at the call (on the new segment).
+	 * Restore the segment and the exact limit the caller had, free the
+	 * segment's alloca blocks, and keep unwinding from the old stack.
+	 * (libgcc recomputes the limit here and gets it wrong on the
+	 * original stack.) */
+.Lcleanup:
+	movq	%rax, -SS_FRAME_EXCEPTION(%rbp)
+	call	splitstack_leave_segment
+	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	SWITCHING_GUARD, GUARD
+	leaq	-SS_FRAME_BYTES(%rbp), %rsp
+	movq	%rsi, %fs:(%rdi)
+	movq	%rcx, GUARD
+	movq	-SS_FRAME_EXCEPTION(%rbp), %rdi
+	call	_Unwind_Resume@PLT
+	ud2					/* _Unwind_Resume does not return */
+	.cfi_endproc
+	.size	__morestack, . - __morestack
+
+/* LSDA for __morestack, read by __gcc_personality_v0: one call-site
+ * record, the call of the body, whose landing pad is a cleanup. */
+	.section .gcc_except_table,"a",@progbits
+	.p2align 2
+.Lmorestack_lsda:
+	.byte	0xff				/* @LPStart: omitted (function start) */
+	.byte	0xff				/* @TType: omitted (no catch clauses) */
+	.byte	0x01				/* call sites: DW_EH_PE_uleb128 */
+	.uleb128 .Lcall_sites_end - .Lcall_sites
+.Lcall_sites:
+	.uleb128 .Lcall_body_begin - .Lmorestack	/* region start */
+	.uleb128 .Lcall_body_end - .Lcall_body_begin	/* region length */
+	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
+	.uleb128 0					/* action: cleanup only */
+.Lcall_sites_end:
+
+	.hidden	DW.ref.__gcc_personality_v0
+	.weak	DW.ref.__gcc_personality_v0
+	.section .data.rel.local.DW.ref.__gcc_personality_v0,"awG",@progbits,DW.ref.__gcc_personality_v0,comdat
+	.p2align 3
+	.type	DW.ref.__gcc_personality_v0, @object
+	.size	DW.ref.__gcc_personality_v0, 8
+DW.ref.__gcc_personality_v0:
+	.quad	__gcc_personality_v0
+
+	.text
+/* ---------------------------------------------------------------------
+ * __morestack_non_split: where gold sends split-stack calls into code
+ * without split-stack prologues.  Same entry state as __morestack.  If
+ * the current segment has SS_NON_SPLIT_STACK bytes to spare beyond the
+ * frame, run the body right here (return into it); otherwise ask
+ * __morestack for that much more.  A variadic body (it starts with
+ * `lea 0x18(%rbp),%r11`, optionally after endbr64) needs __morestack's
+ * frame, so it always takes the long way.
+ * ------------------------------------------------------------------- */
+	.globl	__morestack_non_split
+	.type	__morestack_non_split, @function
+	.p2align 4
+__morestack_non_split:
+	.cfi_startproc
+	.cfi_def_cfa %rsp, 16
+	.cfi_offset %rip, -8
+	ENDBR
+	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	movq	%rsp, %rax
+	subq	%r10, %rax
+	jb	2f				/* frame larger than the address */
+	subq	$SS_NON_SPLIT_STACK, %rax
+	jb	2f
+	cmpq	GUARD, %rax
+	jb	2f
+	movq	8(%rsp), %rax			/* R1: the stub's ret */
+	cmpl	$0xfa1e0ff3, 1(%rax)		/* endbr64 first? */
+	jne	1f
+	addq	$4, %rax
+1:	cmpl	$0x185d8d4c, 1(%rax)		/* lea 0x18(%rbp),%r11 */
+	je	2f
+	incq	8(%rsp)				/* return into the body */
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
+	ret
+2:
+	.cfi_adjust_cfa_offset 8
+	popq	%rax
+	.cfi_adjust_cfa_offset -8
+	addq	$SS_NON_SPLIT_STACK+0x1000+SS_BACKOFF, %r10
+	jmp	.Lmorestack
+	.cfi_endproc
+	.size	__morestack_non_split, . - __morestack_non_split
+
+/* ---------------------------------------------------------------------
+ * __morestack_large_model: -mcmodel=large passes
+ * r10 = (argument bytes << 32) | frame size.
+ * ------------------------------------------------------------------- */
+	.globl	__morestack_large_model
+	.type	__morestack_large_model, @function
+	.p2align 4
+__morestack_large_model:
+	.cfi_startproc
+	.cfi_def_cfa %rsp, 16
+	.cfi_offset %rip, -8
+	ENDBR
+	movq	%r10, %r11
+	movl	%r10d, %r10d			/* zero-extends: low 32 bits */
+	shrq	$32, %r11
+	jmp	.Lmorestack
+	.cfi_endproc
+	.size	__morestack_large_model, . - __morestack_large_model
+
+/* ---------------------------------------------------------------------
+ * void __stack_split_initialize(void)
+ * Gives the calling thread SS_INITIAL_STACK bytes of its own stack below
+ * the current stack pointer before split-stack code splits, and records
+ * that stack for __splitstack_find.  Run for the main thread from
+ * .init_array.00000 (before other constructors) and for each thread the
+ * wrapper starts.
+ * ------------------------------------------------------------------- */
+	.globl	__stack_split_initialize
+	.type	__stack_split_initialize, @function
+	.p2align 4
+__stack_split_initialize:
+	.cfi_startproc
+	ENDBR
+	leaq	-SS_INITIAL_STACK(%rsp), %rax
+	movq	%rax, GUARD
+	movq	%rsp, %rdi
+	movq	$SS_INITIAL_STACK, %rsi
+	/* void __generic_morestack_set_initial_sp(void *sp, size_t len) */
+	jmp	__generic_morestack_set_initial_sp@PLT
+	.cfi_endproc
+	.size	__stack_split_initialize, . - __stack_split_initialize
+
+	.section .init_array.00000,"aw"
+	.p2align 3
+	.quad	__stack_split_initialize
+
+	/* Frees the exiting thread's idle segments when the program (or
+	 * this shared library) is finalised. */
+	.section .fini_array,"aw"
+	.p2align 3
+	.quad	splitstack_process_exit
+
+	.text
+/* void *__morestack_get_guard(void) / void __morestack_set_guard(void *) */
+	.globl	__morestack_get_guard
+	.type	__morestack_get_guard, @function
+	.p2align 4
+__morestack_get_guard:
+	.cfi_startproc
+	ENDBR
+	movq	GUARD, %rax
+	ret
+	.cfi_endproc
+	.size	__morestack_get_guard, . - __morestack_get_guard
+
+	.globl	__morestack_set_guard
+	.type	__morestack_set_guard, @function
+	.p2align 4
+__morestack_set_guard:
+	.cfi_startproc
+	ENDBR
+	movq	%rdi, GUARD
+	ret
+	.cfi_endproc
+	.size	__morestack_set_guard, . - __morestack_set_guard
+
+/* void *__morestack_allocate_stack_space(size_t size)
+ * Called by split-stack code for alloca/VLA blocks that may not fit on the
+ * current segment.  Passes the caller's stack pointer along so that blocks
+ * of frames that have returned can be recognised and freed. */
+	.globl	__morestack_allocate_stack_space
+	.type	__morestack_allocate_stack_space, @function
+	.p2align 4
+__morestack_allocate_stack_space:
+	.cfi_startproc
+	ENDBR
+	leaq	8(%rsp), %rsi			/* caller's sp before the call */
+	/* void *splitstack_allocate_stack_space(size_t size, void *caller_sp) */
+	jmp	splitstack_allocate_stack_space
+	.cfi_endproc
+	.size	__morestack_allocate_stack_space, . - __morestack_allocate_stack_space
+
+/* void *splitstack_real_pthread_create_ptr(void)
+ * The address the linker's --wrap=pthread_create gave __real_pthread_create,
+ * or NULL when the program was linked without it (a weak reference, so
+ * linking the library never fails because of it). */
+	.weak	__real_pthread_create
+	.globl	splitstack_real_pthread_create_ptr
+	.hidden	splitstack_real_pthread_create_ptr
+	.type	splitstack_real_pthread_create_ptr, @function
+	.p2align 4
+splitstack_real_pthread_create_ptr:
+	.cfi_startproc
+	movq	__real_pthread_create@GOTPCREL(%rip), %rax
+	ret
+	.cfi_endproc
+	.size	splitstack_real_pthread_create_ptr, . - splitstack_real_pthread_create_ptr
+
+/* Helpers implemented in Rust: bound locally, never through a PLT. */
+	.hidden	splitstack_grow
+	.hidden	splitstack_leave_segment
+	.hidden	splitstack_block_all
+	.hidden	splitstack_restore_mask
+	.hidden	splitstack_process_exit
+	.hidden	splitstack_allocate_stack_space
+
+/* ---------------------------------------------------------------------
+ * The three per-thread variables of libgcc's runtime, same names, sizes
+ * and layouts (other code reads them, and a shared library embedding
+ * libgcc's runtime binds its accesses to them).
+ * ------------------------------------------------------------------- */
+	.section .tbss,"awT",@nobits
+	.p2align 3
+	.globl	__morestack_segments
+	.type	__morestack_segments, @object
+	.size	__morestack_segments, 8
+__morestack_segments:
+	.zero	8
+	.globl	__morestack_current_segment
+	.type	__morestack_current_segment, @object
+	.size	__morestack_current_segment, 8
+__morestack_current_segment:
+	.zero	8
+	.globl	__morestack_initial_sp
+	.type	__morestack_initial_sp, @object
+	.size	__morestack_initial_sp, SS_ISP_SIZE
+__morestack_initial_sp:
+	.zero	SS_ISP_SIZE
+
+/* Every entry point here uses a bounded amount of stack, so callers need
+ * not be moved to __morestack_non_split by gold; the stack is not
+ * executable. */
+	.section .note.GNU-split-stack,"",@progbits
+	.section .note.GNU-no-split-stack,"",@progbits
+	.section .note.GNU-stack,"",@progbits

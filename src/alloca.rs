@@ -1,0 +1,143 @@
+//! Blocks for `alloca` and variable-length arrays that do not fit on the
+//! current segment (`__morestack_allocate_stack_space`).
+//!
+//! libgcc mallocs them, frees them only when a segment is reused, and
+//! leaks those made on the original stack (GCC PR 106949).  Here each
+//! block is its own mapping whose first 64 bytes record the stack pointer
+//! of the frame that asked for it.  A block is dead once the stack pointer
+//! of a later request on the same stack is above that frame's (the frame
+//! returned), and every block of a segment is dead when `__morestack`
+//! leaves the segment or an exception unwinds out of it.  Lists are
+//! changed with single atomic instructions so that a signal handler that
+//! allocates in the middle of an update leaves nothing inconsistent.
+
+use crate::thread_state;
+use crate::{config, diag, stats, sys};
+use core::sync::atomic::{AtomicPtr, Ordering::*};
+
+/// The header of a block's mapping.
+#[repr(C)]
+pub struct AllocaBlock {
+    next: *mut AllocaBlock,
+    /// Length of the whole mapping.
+    map_len: usize,
+    /// Stack pointer of the requesting frame.
+    owner_sp: usize,
+    /// Which stack the frame was on: the segment, or the original
+    /// stack's top.
+    stack_id: usize,
+}
+
+/// Offset of the usable block in the mapping (keeps 64-byte alignment).
+const BLOCK_OFFSET: usize = 64;
+
+fn list(head: *mut *mut AllocaBlock) -> &'static AtomicPtr<AllocaBlock> {
+    // SAFETY: callers pass the address of a pointer-sized, aligned field
+    // of a live segment header or of the thread's initial_sp record.
+    unsafe { &*(head as *const AtomicPtr<AllocaBlock>) }
+}
+
+unsafe fn unmap_block(b: *mut AllocaBlock) {
+    let len = (*b).map_len;
+    // A failure here means the header was overwritten: nothing sane to do
+    // but leave the mapping alone.
+    let _ = sys::munmap(b as usize, len);
+    stats::alloca_unmapped();
+}
+
+/// Frees every block of a list (the owning frames are all gone).
+///
+/// # Safety
+/// `head` must be the list field of a live segment or initial_sp record.
+pub unsafe fn free_list(head: *mut *mut AllocaBlock) {
+    let mut b = list(head).swap(core::ptr::null_mut(), AcqRel);
+    while !b.is_null() {
+        let next = (*b).next;
+        unmap_block(b);
+        b = next;
+    }
+}
+
+/// Frees the blocks of `head` made on stack `stack_id` by frames below
+/// `sp` (returned frames), keeping the others.
+unsafe fn prune(head: *mut *mut AllocaBlock, stack_id: usize, sp: usize) {
+    let l = list(head);
+    let mut b = l.swap(core::ptr::null_mut(), AcqRel);
+    let mut keep_head: *mut AllocaBlock = core::ptr::null_mut();
+    let mut keep_tail: *mut AllocaBlock = core::ptr::null_mut();
+    while !b.is_null() {
+        let next = (*b).next;
+        if (*b).stack_id == stack_id && (*b).owner_sp < sp {
+            unmap_block(b);
+        } else {
+            (*b).next = core::ptr::null_mut();
+            if keep_tail.is_null() {
+                keep_head = b;
+            } else {
+                (*keep_tail).next = b;
+            }
+            keep_tail = b;
+        }
+        b = next;
+    }
+    if keep_head.is_null() {
+        return;
+    }
+    // Put the survivors back in front of anything a signal handler added
+    // meanwhile.
+    let mut cur = l.load(Acquire);
+    loop {
+        (*keep_tail).next = cur;
+        match l.compare_exchange(cur, keep_head, AcqRel, Acquire) {
+            Ok(_) => return,
+            Err(now) => cur = now,
+        }
+    }
+}
+
+/// `__morestack_allocate_stack_space`, given the caller's stack pointer.
+#[no_mangle]
+pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp: usize) -> *mut u8 {
+    let cur = thread_state::current().load(Relaxed);
+    let (head, stack_id): (*mut *mut AllocaBlock, usize) = if cur.is_null() {
+        let isp = thread_state::initial_sp();
+        (core::ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock, (*isp).sp as usize)
+    } else {
+        (core::ptr::addr_of_mut!((*cur).extra) as *mut *mut AllocaBlock, cur as usize)
+    };
+    prune(head, stack_id, caller_sp);
+
+    let Some(len) = size.checked_add(BLOCK_OFFSET).and_then(config::page_round) else {
+        diag::Msg::new().s("alloca of ").dec(size as u64).s(" bytes is larger than the address space; aborting").fatal();
+    };
+    let addr = match sys::mmap_anon(len) {
+        Ok(a) => a,
+        Err(errno) => diag::Msg::new()
+            .s("out of memory: cannot map ")
+            .dec(len as u64)
+            .s(" bytes for an alloca/VLA block (errno ")
+            .dec(errno as u64)
+            .s("); aborting")
+            .fatal(),
+    };
+    stats::alloca_mapped();
+    let b = addr as *mut AllocaBlock;
+    b.write(AllocaBlock { next: core::ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
+    let l = list(head);
+    let mut first = l.load(Acquire);
+    loop {
+        (*b).next = first;
+        match l.compare_exchange(first, b, AcqRel, Acquire) {
+            Ok(_) => break,
+            Err(now) => first = now,
+        }
+    }
+    (addr + BLOCK_OFFSET) as *mut u8
+}
+
+/// Frees the alloca blocks made on the calling thread's original stack.
+pub fn free_initial_stack_blocks() {
+    let isp = thread_state::initial_sp();
+    // SAFETY: initial_sp is this thread's TLS record.
+    unsafe { free_list(core::ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock) }
+}

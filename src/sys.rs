@@ -1,0 +1,74 @@
+//! Raw system calls.  The `__morestack` path may not go through libc:
+//! no errno, no PLT resolution, no locks, no cancellation points.
+
+use crate::arch::current::*;
+
+/// Result of a system call: the value, or the positive errno.
+pub type SysResult = Result<usize, i32>;
+
+fn check(ret: isize) -> SysResult {
+    if (-4095..0).contains(&ret) {
+        Err((-ret) as i32)
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// Maps `len` bytes of fresh read-write anonymous memory.
+pub fn mmap_anon(len: usize) -> SysResult {
+    let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
+    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
+    // SAFETY: an anonymous mapping at an address of the kernel's choosing
+    // cannot alias memory that anyone uses.
+    check(unsafe { syscall6(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) })
+}
+
+/// Unmaps `[addr, addr + len)`.
+///
+/// # Safety
+/// Nothing may use the range afterwards.
+pub unsafe fn munmap(addr: usize, len: usize) -> SysResult {
+    check(syscall6(SYS_MUNMAP, addr, len, 0, 0, 0, 0))
+}
+
+/// Writes all of `buf` to file descriptor `fd`, retrying on short writes
+/// and EINTR; gives up silently on other errors (used for diagnostics).
+pub fn write_all(fd: i32, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        // SAFETY: the buffer is valid for reads of its length.
+        let r = check(unsafe { syscall6(SYS_WRITE, fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0) });
+        match r {
+            Ok(0) => return,
+            Ok(n) => buf = &buf[n.min(buf.len())..],
+            Err(e) if e == libc::EINTR => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// The kernel's sigset_t is 64 bits on x86_64 and aarch64.
+pub const KERNEL_SIGSET_BYTES: usize = 8;
+
+/// Blocks every signal the kernel lets us block, storing the previous mask.
+///
+/// glibc reserves its two lowest real-time signals (cancellation and
+/// setxid); they are left unblocked, as glibc's own pthread_sigmask does.
+pub fn block_all(old: &mut u64) {
+    let sigcancel = 1u64 << (32 - 1);
+    let sigsetxid = 1u64 << (33 - 1);
+    let all: u64 = !(sigcancel | sigsetxid);
+    // SAFETY: both pointers are valid for an 8-byte kernel sigset.
+    unsafe {
+        syscall6(SYS_RT_SIGPROCMASK, libc::SIG_BLOCK as usize, &all as *const u64 as usize,
+            old as *mut u64 as usize, KERNEL_SIGSET_BYTES, 0, 0);
+    }
+}
+
+/// Restores a mask saved by [`block_all`].
+pub fn restore_mask(mask: &u64) {
+    // SAFETY: the pointer is valid for an 8-byte kernel sigset.
+    unsafe {
+        syscall6(SYS_RT_SIGPROCMASK, libc::SIG_SETMASK as usize, mask as *const u64 as usize, 0,
+            KERNEL_SIGSET_BYTES, 0, 0);
+    }
+}

@@ -1,0 +1,116 @@
+//! Threads: `__wrap_pthread_create` (the gcc driver links every
+//! -fsplit-stack program with `--wrap=pthread_create`) gives each new
+//! thread its initial limit and a destructor that frees its segments when
+//! it exits; the thread that finalises the process frees its idle ones.
+
+use crate::diag::Msg;
+use crate::{alloca, segment, thread_state};
+use core::ffi::{c_int, c_void};
+use core::ptr;
+use core::sync::atomic::Ordering::*;
+
+type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
+type PthreadCreate =
+    unsafe extern "C" fn(*mut libc::pthread_t, *const libc::pthread_attr_t, StartRoutine, *mut c_void) -> c_int;
+
+extern "C" {
+    fn __stack_split_initialize();
+    fn splitstack_real_pthread_create_ptr() -> *const c_void;
+}
+
+struct Start {
+    routine: StartRoutine,
+    arg: *mut c_void,
+}
+
+static mut KEY: libc::pthread_key_t = 0;
+static mut KEY_ONCE: libc::pthread_once_t = libc::PTHREAD_ONCE_INIT;
+static mut KEY_ERR: c_int = 0;
+
+extern "C" fn create_key() {
+    // SAFETY: runs once, under pthread_once, before anyone reads KEY.
+    unsafe {
+        KEY_ERR = libc::pthread_key_create(ptr::addr_of_mut!(KEY), Some(thread_exit));
+    }
+}
+
+/// Frees the calling thread's segments that nothing runs on: all of them
+/// when it is back on its original stack, else the ones after the
+/// current segment.  Also frees its original-stack alloca blocks.
+pub fn release_idle_segments() {
+    let cur = thread_state::current().load(Acquire);
+    // SAFETY: only this thread uses its own list, and segments after the
+    // current one (or all, on the original stack) hold no live frame.
+    unsafe {
+        if cur.is_null() {
+            let mut head = thread_state::segments().swap(ptr::null_mut(), AcqRel);
+            segment::release_list(&mut head);
+            alloca::free_initial_stack_blocks();
+        } else {
+            let mut rest = (*cur).next;
+            (*cur).next = ptr::null_mut();
+            segment::release_list(&mut rest);
+        }
+    }
+}
+
+extern "C" fn thread_exit(_segments: *mut c_void) {
+    release_idle_segments();
+}
+
+/// Run from .fini_array: free the finalising thread's idle segments.
+#[no_mangle]
+pub extern "C" fn splitstack_process_exit() {
+    release_idle_segments();
+}
+
+extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {
+    // SAFETY: `p` is the Start we boxed with malloc in the wrapper; the
+    // key was created before the thread was.
+    unsafe {
+        __stack_split_initialize();
+        let err = libc::pthread_setspecific(KEY, thread_state::segments() as *const _ as *const c_void);
+        if err != 0 {
+            Msg::new().s("pthread_setspecific failed (errno ").dec(err as u64).s("); this thread's segments will not be freed at exit").emit();
+        }
+        let start = (p as *mut Start).read();
+        libc::free(p);
+        (start.routine)(start.arg)
+    }
+}
+
+/// What `pthread_create` becomes in -fsplit-stack programs.
+#[no_mangle]
+pub unsafe extern "C" fn __wrap_pthread_create(
+    tid: *mut libc::pthread_t,
+    attr: *const libc::pthread_attr_t,
+    routine: StartRoutine,
+    arg: *mut c_void,
+) -> c_int {
+    let real = splitstack_real_pthread_create_ptr();
+    if real.is_null() {
+        Msg::new()
+            .s("__wrap_pthread_create called in a program linked without --wrap=pthread_create; ")
+            .s("link with gcc -fsplit-stack (which adds it) or pass -Wl,--wrap=pthread_create")
+            .emit();
+        return libc::ENOSYS;
+    }
+    // SAFETY: the linker resolved __real_pthread_create to pthread_create.
+    let real: PthreadCreate = core::mem::transmute(real);
+    let err = libc::pthread_once(ptr::addr_of_mut!(KEY_ONCE), create_key);
+    if err != 0 || KEY_ERR != 0 {
+        let e = if err != 0 { err } else { KEY_ERR };
+        Msg::new().s("pthread_key_create failed (errno ").dec(e as u64).s("); cannot create split-stack threads").emit();
+        return libc::EAGAIN;
+    }
+    let start = libc::malloc(core::mem::size_of::<Start>()) as *mut Start;
+    if start.is_null() {
+        return libc::EAGAIN;
+    }
+    start.write(Start { routine, arg });
+    let err = real(tid, attr, thread_start, start as *mut c_void);
+    if err != 0 {
+        libc::free(start as *mut c_void);
+    }
+    err
+}
