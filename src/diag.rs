@@ -72,6 +72,12 @@ impl Msg {
         self
     }
 
+    /// The text so far (for tests).
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap()
+    }
+
     /// Writes the message and a newline to standard error.
     pub fn emit(&mut self) {
         if self.len < Msg::CAP {

@@ -42,6 +42,9 @@ pub mod sys;
 pub mod thread;
 pub mod thread_state;
 
+#[cfg(test)]
+mod tests;
+
 pub use context::SplitstackContext;
 pub use stats::SplitstackStats;
 
