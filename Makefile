@@ -28,7 +28,7 @@ $(BUILD)/splitstack.o: $(RUSTLIB) exports.txt
 	@mkdir -p $(BUILD)
 	ld -r --gc-sections $(addprefix -u ,$(shell cat exports.txt)) -o $(BUILD)/prelink.o $(RUSTLIB)
 	objcopy --keep-global-symbols=exports.txt --keep-global-symbol=__real_pthread_create \
-	  --remove-section=.llvmbc --remove-section=.llvmcmd \
+	  --remove-section=.llvmbc --remove-section=.llvmcmd --strip-symbol=rust_eh_personality \
 	  $(BUILD)/prelink.o $@
 
 $(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o

@@ -1,0 +1,118 @@
+#!/bin/sh
+# Every test of the project (`make test` runs this after building the
+# libraries).  Each check prints PASS/FAIL/UNSUPPORTED lines; the C suites
+# print their own per-test lines and a summary that is added in.  The last
+# line is the total: "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+B=$ROOT/build
+T=$B/tests
+mkdir -p "$T"
+pass=0 fail=0 skip=0
+
+ok()   { pass=$((pass + 1)); echo "PASS $1"; }
+bad()  { fail=$((fail + 1)); echo "FAIL $1"; }
+unsup() { skip=$((skip + 1)); echo "UNSUPPORTED $1"; }
+
+# run NAME CMD...: one check, passes when CMD exits 0; output kept in a log.
+run() {
+    name=$1; shift
+    log=$T/$(echo "$name" | tr ' /' '__').log
+    if "$@" > "$log" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/    /' "$log" | tail -25; fi
+}
+
+# add_suite SUMMARY-LINE: adds "name: N passed, N failed, N skipped".
+add_suite() {
+    line=$1
+    p=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) failed.*/\1/p')
+    s=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) skipped.*/\1/p')
+    if [ -z "$p" ] || [ -z "$f" ]; then bad "suite summary missing: $line"; return; fi
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
+}
+
+echo "== header: include/splitstack.h matches the Rust sources"
+if command -v cbindgen > /dev/null; then
+    cbindgen --config cbindgen.toml --crate splitstack --output "$T/splitstack.h" > "$T/cbindgen.log" 2>&1
+    run "header is up to date (make header)" diff -u include/splitstack.h "$T/splitstack.h"
+else
+    bad "header check: cbindgen is not installed (apt-get install cbindgen)"
+fi
+
+echo "== cargo test"
+cargo test --release > "$T/cargo-test.log" 2>&1; rc=$?
+grep -E "^test |test result" "$T/cargo-test.log"
+if [ $rc -eq 0 ]; then
+    add_suite "cargo: $(sed -n 's/^test result: ok\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 passed, \2 failed, \3 skipped/p' "$T/cargo-test.log" | head -1)"
+else
+    bad "cargo test"; tail -30 "$T/cargo-test.log"
+fi
+
+echo "== exported symbols: every libgcc runtime symbol is defined"
+check_exports() {
+    lib=$1
+    for s in $(cat exports.txt); do
+        readelf -sW --dyn-syms "$lib" 2>/dev/null | awk -v s="$s" '$8 == s && $7 != "UND" {f=1} END {exit !f}' \
+            || { echo "missing: $s in $lib"; return 1; }
+    done
+}
+run "static library defines every exported symbol" check_exports "$B/libsplitstack.a"
+run "shared library exports every exported symbol" check_exports "$B/libsplitstack.so"
+only_exports() {
+    extra=$(readelf -sW --dyn-syms "$B/libsplitstack.so" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 != "" {print $8}' | sed 's/@.*//' | sort -u | grep -vxF -f exports.txt)
+    [ -z "$extra" ] || { echo "unexpected exports: $extra"; return 1; }
+}
+run "shared library exports nothing else" only_exports
+
+echo "== stack bounds of the entry points (README: Limits)"
+gcc -O2 -g -Iinclude -c tests/stack_bound.c -o "$T/stack_bound.o" && gcc -O2 -fsplit-stack -c tests/bound_split.c -o "$T/bound_split.o"
+for mode in static shared; do
+    if [ $mode = static ]; then L="$B/libsplitstack.a"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
+    gcc -fsplit-stack -pthread "$T/stack_bound.o" "$T/bound_split.o" $L -o "$T/stack_bound_$mode" \
+        && run "stack bound of every entry point [$mode]" "$T/stack_bound_$mode"
+    cat "$T/stack_bound_$mode.log" 2>/dev/null | grep -E "^(ok|FAIL) " | sed 's/^/    /'
+done
+
+echo "== gold leaves callers of the API unrewritten"
+run "gold: split-stack caller of __splitstack_getcontext not moved to __morestack_non_split" sh tests/gold-note.sh "$B" "$T/gold"
+
+echo "== hot path: no system call, no libc call per __morestack round trip"
+gcc -O2 -shared -fPIC tests/count_libc.c -o "$T/count_libc.so" -ldl
+syscalls() { strace -f -c -o "$1" "$2" "$3" ${4:-} > /dev/null && awk '/total$/ {print $(NF-2)}' "$1"; }
+for mode in static shared; do
+    if [ $mode = static ]; then L="$B/libsplitstack.a"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
+    gcc -O2 -fsplit-stack tests/hot_path.c $L -o "$T/hot_$mode" || { bad "build hot_path [$mode]"; continue; }
+    if command -v strace > /dev/null; then
+        a=$(syscalls "$T/st1" "$T/hot_$mode" 1000); b=$(syscalls "$T/st2" "$T/hot_$mode" 200000)
+        if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "no system call per round trip [$mode] ($a calls for 1000 and for 200000 round trips)"
+        else bad "system calls grow with round trips [$mode]: $a for 1000, $b for 200000"; fi
+        m=$(strace -f -c -o "$T/st3" "$T/hot_$mode" 1000 block > /dev/null; awk '/rt_sigprocmask/ {print $4}' "$T/st3")
+        if [ "${m:-0}" -ge 4000 ]; then ok "blocking on request: $m rt_sigprocmask for 1000 round trips [$mode]"
+        else bad "__splitstack_block_signals(1) did not block [$mode]: ${m:-0} rt_sigprocmask"; fi
+    else
+        bad "strace is not installed (apt-get install strace)"
+    fi
+    run "no malloc/free/mem* on the __morestack path [$mode]" env LD_PRELOAD="$T/count_libc.so" "$T/hot_$mode" 20000
+done
+
+echo "== C test suite (c-tests/run-suite.sh)"
+for rt in static shared; do
+    RUNTIME=$rt LIBDIR=$B sh c-tests/run-suite.sh > "$T/c-tests-$rt.log" 2>&1
+    cat "$T/c-tests-$rt.log"
+    add_suite "$(grep -E '^c-tests: [0-9]+ passed' "$T/c-tests-$rt.log" | tail -1)"
+done
+
+echo "== GCC's split-stack run tests (c-tests/gcc-suite.sh)"
+for rt in static shared; do
+    RUNTIME=$rt LIBDIR=$B bash c-tests/gcc-suite.sh > "$T/gcc-suite-$rt.log" 2>&1
+    cat "$T/gcc-suite-$rt.log" | grep -E "^(PASS|FAIL|UNSUPPORTED|gcc-suite)" 
+    add_suite "$(grep -E '^gcc-suite: [0-9]+ passed' "$T/gcc-suite-$rt.log" | tail -1)"
+done
+
+echo "== demo"
+run "demo builds and runs on a 256 KiB stack limit" make -s demo
+
+echo
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
