@@ -58,7 +58,7 @@ int main(void)
     }
     __splitstack_releasecontext(&co_ss);
     SplitstackStats st;
-    splitstack_get_stats(&st);
+    splitstack_get_stats(&st, sizeof st);
     printf("coroutine ran %d times; segments allocated %llu, live %llu\n", co_steps,
            (unsigned long long)st.segments_allocated, (unsigned long long)st.segments_live);
     return got == n * (n + 1) / 2 && co_steps == 3 ? 0 : 1;

@@ -16,6 +16,71 @@
 #include <stdint.h>
 
 /*
+ Current version of [`SplitstackAllocator`].
+ */
+#define SPLITSTACK_ALLOCATOR_VERSION 1
+
+/*
+ Default minimum of usable bytes above a segment's limit.
+ */
+#define SPLITSTACK_DEFAULT_MIN_SEGMENT (16 * 1024)
+
+/*
+ Smallest minimum segment size accepted.
+ */
+#define SPLITSTACK_MIN_MIN_SEGMENT 512
+
+/*
+ Largest minimum segment size accepted (1 GiB).
+ */
+#define SPLITSTACK_MAX_MIN_SEGMENT (1 << 30)
+
+/*
+ Smallest reserve accepted: `__morestack`'s frame (256 bytes, its
+ helpers run on a separate runtime stack), the 256 bytes a small-frame
+ prologue may use below the limit without checking, the red zone, and
+ margin.
+ */
+#define SPLITSTACK_MIN_RESERVE 1024
+
+/*
+ Largest reserve accepted.
+ */
+#define SPLITSTACK_MAX_RESERVE (1 << 30)
+
+/*
+ Default high-water mark of cached (free, resident) segment bytes.
+ */
+#define SPLITSTACK_DEFAULT_CACHE_MAX (64 << 20)
+
+/*
+ Result codes of the configuration and allocator API.  The values are
+ part of the ABI: never reused or renumbered.
+ */
+typedef enum SplitstackResult {
+  /*
+   Done.
+   */
+  SplitstackOk = 0,
+  /*
+   A required pointer argument was NULL.
+   */
+  SplitstackNullArgument = 1,
+  /*
+   The value is out of range or malformed (nothing was changed).
+   */
+  SplitstackInvalidValue = 2,
+  /*
+   The allocator's `version` is not one this library knows.
+   */
+  SplitstackBadVersion = 3,
+  /*
+   Too many allocators were registered in this process.
+   */
+  SplitstackTooManyAllocators = 4,
+} SplitstackResult;
+
+/*
  libgcc's `struct stack_segment`.
  */
 typedef struct StackSegment {
@@ -28,7 +93,7 @@ typedef struct StackSegment {
    */
   struct StackSegment *next;
   /*
-   Usable bytes above the header.
+   Bytes of the block above the header.
    */
   size_t size;
   /*
@@ -97,34 +162,87 @@ typedef struct SplitstackContext {
 } SplitstackContext;
 
 /*
- A snapshot of the runtime's counters (process-wide, since start).
+ A snapshot of the runtime's counters.
  */
 typedef struct SplitstackStats {
   /*
-   Stack segments mapped.
+   Segments handed out by an allocator since start.
    */
   uint64_t segments_allocated;
   /*
-   Stack segments unmapped.
+   Segments given back to their allocator since start.
    */
   uint64_t segments_freed;
   /*
-   Segments mapped now (allocated - freed).
+   Segments in use or held in threads' chains (allocated - freed).
    */
   uint64_t segments_live;
   /*
-   Bytes of segment mappings now.
+   Free segments the default allocator keeps for reuse.
+   */
+  uint64_t segments_cached;
+  /*
+   Bytes of those cached segments still resident (beyond the
+   high-water mark, cached segments give their pages back).
+   */
+  uint64_t bytes_cached_resident;
+  /*
+   Bytes the runtime has mapped from the OS now (chunks, dedicated
+   segments, runtime stacks, alloca blocks).
    */
   uint64_t bytes_mapped;
   /*
-   alloca/VLA blocks mapped.
+   mmap calls the runtime made since start.
+   */
+  uint64_t os_mappings;
+  /*
+   `__morestack` calls: threads that exited plus the calling thread.
+   */
+  uint64_t morestack_calls;
+  /*
+   Longest chain of segments any thread linked.
+   */
+  uint64_t longest_chain;
+  /*
+   alloca/VLA blocks mapped and unmapped since start.
    */
   uint64_t alloca_blocks_allocated;
-  /*
-   alloca/VLA blocks unmapped.
-   */
   uint64_t alloca_blocks_freed;
+  /*
+   Segments made by another runtime copy (libgcc's) that this one freed.
+   */
+  uint64_t foreign_segments_freed;
 } SplitstackStats;
+
+/*
+ A stack allocator the program registers with
+ `splitstack_set_allocator`.  The runtime copies the struct; the
+ callbacks and `user` must stay valid as long as any segment they gave
+ is alive.
+ */
+typedef struct SplitstackAllocator {
+  /*
+   `SPLITSTACK_ALLOCATOR_VERSION`.
+   */
+  uint32_t version;
+  /*
+   Reserved; must be 0.
+   */
+  uint32_t flags;
+  /*
+   Returns `size` bytes aligned to 16, or NULL.  `size` is a multiple
+   of 16.
+   */
+  void *(*allocate)(void *user, size_t size);
+  /*
+   Takes back a block `allocate` returned, with the same size.
+   */
+  void (*free)(void *user, void *block, size_t size);
+  /*
+   Passed to both callbacks.
+   */
+  void *user;
+} SplitstackAllocator;
 
 /*
  Saves the calling thread's split-stack state in `ctx` (call it just
@@ -189,19 +307,60 @@ void *__splitstack_find(void *seg, void *sp, size_t *len, void **next_seg, void 
 void *__splitstack_find_context(struct SplitstackContext *ctx, size_t *len, void **next_seg, void **next_sp, void **initial_sp);
 
 /*
- Copies the runtime's counters into `*out`.  Returns 0, or -1 (with a
- message) when `out` is NULL.
+ Copies the runtime's counters into `*out`, at most `out_size` bytes of
+ them (pass `sizeof(SplitstackStats)`: a program built against an
+ older, shorter struct gets the fields it knows).  Returns the number of
+ bytes written, or 0 (with a message) when `out` is NULL.
  */
-int splitstack_get_stats(struct SplitstackStats *out);
+size_t splitstack_get_stats(struct SplitstackStats *out, size_t out_size);
 
 /*
- Bytes between a segment's lowest usable byte and its stack limit (the
- reserve for non-split code and signal frames), as configured at start.
+ The current reserve: bytes between a segment's lowest usable byte and
+ its stack limit (see `splitstack_set_reserve`).
  */
 size_t splitstack_segment_slack(void);
 
-extern void __stack_split_initialize(void);
+/*
+ Registers the allocator every new segment comes from (process-wide,
+ copied; NULL restores the default).  Segments already allocated go
+ back to the allocator that gave them.  See README, "Allocators".
+ */
+enum SplitstackResult splitstack_set_allocator(const struct SplitstackAllocator *allocator);
 
-extern const void *splitstack_real_pthread_create_ptr(void);
+/*
+ Sets the minimum usable bytes above the limit of new segments (the
+ frames a segment holds at least; default 16 KiB).  Must be a multiple
+ of 16 between 512 and 1 GiB; otherwise nothing changes and the
+ result says why (a message too).
+ */
+enum SplitstackResult splitstack_set_min_segment_size(size_t bytes);
+
+/*
+ The current minimum segment size (see `splitstack_set_min_segment_size`).
+ */
+size_t splitstack_min_segment_size(void);
+
+/*
+ Sets the reserve: bytes kept under the limit of new segments for code
+ that does not check it (signal frames, non-split callees, the
+ runtime).  The default covers a full signal frame; programs whose
+ handlers run on an alternate stack (or are blocked) may go down to
+ 1024.  Multiple of 16, 1024 .. 1 GiB; otherwise nothing changes.
+ */
+enum SplitstackResult splitstack_set_reserve(size_t bytes);
+
+/*
+ The default reserve on this machine (what `SPLITSTACK_RESERVE` unset
+ gives).
+ */
+size_t splitstack_default_reserve(void);
+
+/*
+ Sets the high-water mark of cached segment memory: beyond it, freed
+ segments give their pages back to the OS (default 64 MiB).
+ */
+enum SplitstackResult splitstack_set_cache_max(size_t bytes);
+
+extern char *secure_getenv(const char *name);
 
 #endif /* SPLITSTACK_H */

@@ -42,7 +42,7 @@ unsafe fn unmap_block(b: *mut AllocaBlock) {
     // A failure here means the header was overwritten: nothing sane to do
     // but leave the mapping alone.
     let _ = sys::munmap(b as usize, len);
-    stats::alloca_unmapped();
+    stats::alloca_unmapped(len);
 }
 
 /// Frees every block of a list (the owning frames are all gone).
@@ -120,7 +120,7 @@ pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp:
             .s("); aborting")
             .fatal(),
     };
-    stats::alloca_mapped();
+    stats::alloca_mapped(len);
     let b = addr as *mut AllocaBlock;
     b.write(AllocaBlock { next: core::ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
     let l = list(head);

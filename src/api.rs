@@ -16,6 +16,8 @@ use core::ffi::{c_int, c_void};
 use core::ptr;
 use core::sync::atomic::Ordering::*;
 
+#[cold]
+#[inline(never)]
 fn null_context(func: &str) {
     Msg::new().s(func).s(": NULL context").emit();
 }
@@ -80,16 +82,10 @@ pub unsafe extern "C" fn __splitstack_makecontext(stack_size: usize, ctx: *mut S
         null_context("__splitstack_makecontext");
         return ptr::null_mut();
     }
-    let seg = match segment::map(stack_size.saturating_add(config::slack())) {
+    let seg = match segment::alloc(stack_size.saturating_add(config::slack()), 1) {
         Ok(s) => s,
         Err(e) => {
-            Msg::new()
-                .s("__splitstack_makecontext: out of memory: cannot map a stack segment of ")
-                .dec(e.bytes as u64)
-                .s(" bytes (errno ")
-                .dec(e.errno as u64)
-                .s(")")
-                .emit();
+            makecontext_failed(&e);
             ctx.write(SplitstackContext::empty());
             return ptr::null_mut();
         }
@@ -106,9 +102,22 @@ pub unsafe extern "C" fn __splitstack_makecontext(stack_size: usize, ctx: *mut S
         reserved: [0; 2],
     });
     if !size.is_null() {
-        *size = (*seg).size;
+        *size = segment::usable(seg);
     }
     segment::low(seg) as *mut c_void
+}
+
+#[cold]
+#[inline(never)]
+fn makecontext_failed(e: &segment::MapError) {
+    let mut m = Msg::new();
+    m.s("__splitstack_makecontext: out of memory: cannot allocate a stack segment of ").dec(e.bytes as u64).s(" bytes");
+    if e.custom {
+        m.s(" (the registered allocator returned NULL)");
+    } else {
+        m.s(" (errno ").dec(e.errno as u64).s(")");
+    }
+    m.emit();
 }
 
 /// Resets a context (whose coroutine has finished) to the start of its
@@ -138,7 +147,7 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
             crate::alloca::free_list(ptr::addr_of_mut!((*s).extra) as *mut *mut crate::alloca::AllocaBlock);
             s = (*s).next;
         }
-        (segment::low(seg), (*seg).size)
+        (segment::low(seg), segment::usable(seg))
     };
     c.guard = low.wrapping_add(config::slack());
     if !size.is_null() {
@@ -305,20 +314,26 @@ pub unsafe extern "C" fn __splitstack_find_context(
     __splitstack_find(seg, c.sp, len, next_seg, next_sp, initial_sp)
 }
 
-/// Copies the runtime's counters into `*out`.  Returns 0, or -1 (with a
-/// message) when `out` is NULL.
+/// Copies the runtime's counters into `*out`, at most `out_size` bytes of
+/// them (pass `sizeof(SplitstackStats)`: a program built against an
+/// older, shorter struct gets the fields it knows).  Returns the number of
+/// bytes written, or 0 (with a message) when `out` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn splitstack_get_stats(out: *mut SplitstackStats) -> c_int {
+pub unsafe extern "C" fn splitstack_get_stats(out: *mut SplitstackStats, out_size: usize) -> usize {
     if out.is_null() {
         Msg::new().s("splitstack_get_stats: NULL output pointer").emit();
-        return -1;
+        return 0;
     }
-    out.write(stats::snapshot());
-    0
+    let snap = stats::snapshot();
+    let n = out_size.min(core::mem::size_of::<SplitstackStats>());
+    // SAFETY: the caller says `out` has room for `out_size` bytes; `snap`
+    // is a plain struct of u64s.
+    ptr::copy_nonoverlapping(&snap as *const SplitstackStats as *const u8, out as *mut u8, n);
+    n
 }
 
-/// Bytes between a segment's lowest usable byte and its stack limit (the
-/// reserve for non-split code and signal frames), as configured at start.
+/// The current reserve: bytes between a segment's lowest usable byte and
+/// its stack limit (see `splitstack_set_reserve`).
 #[no_mangle]
 pub extern "C" fn splitstack_segment_slack() -> usize {
     config::slack()
@@ -340,3 +355,76 @@ impl SplitstackContext {
     }
 }
 
+
+// ---------------------------------------------------------------------
+// Configuration and allocator registration
+// ---------------------------------------------------------------------
+
+pub use crate::allocator::{SplitstackAllocator, SPLITSTACK_ALLOCATOR_VERSION};
+pub use crate::config::SplitstackResult;
+
+/// Registers the allocator every new segment comes from (process-wide,
+/// copied; NULL restores the default).  Segments already allocated go
+/// back to the allocator that gave them.  See README, "Allocators".
+#[no_mangle]
+pub unsafe extern "C" fn splitstack_set_allocator(allocator: *const SplitstackAllocator) -> SplitstackResult {
+    crate::allocator::register(allocator)
+}
+
+/// Sets the minimum usable bytes above the limit of new segments (the
+/// frames a segment holds at least; default 16 KiB).  Must be a multiple
+/// of 16 between 512 and 1 GiB; otherwise nothing changes and the
+/// result says why (a message too).
+#[no_mangle]
+pub extern "C" fn splitstack_set_min_segment_size(bytes: usize) -> SplitstackResult {
+    match config::check_min_segment(bytes) {
+        Some(why) => {
+            Msg::new().s("splitstack_set_min_segment_size(").dec(bytes as u64).s("): ").s(why).s("; unchanged").emit();
+            SplitstackResult::SplitstackInvalidValue
+        }
+        None => {
+            config::set_min_segment(bytes);
+            SplitstackResult::SplitstackOk
+        }
+    }
+}
+
+/// The current minimum segment size (see `splitstack_set_min_segment_size`).
+#[no_mangle]
+pub extern "C" fn splitstack_min_segment_size() -> usize {
+    config::min_segment()
+}
+
+/// Sets the reserve: bytes kept under the limit of new segments for code
+/// that does not check it (signal frames, non-split callees, the
+/// runtime).  The default covers a full signal frame; programs whose
+/// handlers run on an alternate stack (or are blocked) may go down to
+/// 1024.  Multiple of 16, 1024 .. 1 GiB; otherwise nothing changes.
+#[no_mangle]
+pub extern "C" fn splitstack_set_reserve(bytes: usize) -> SplitstackResult {
+    match config::check_reserve(bytes) {
+        Some(why) => {
+            Msg::new().s("splitstack_set_reserve(").dec(bytes as u64).s("): ").s(why).s("; unchanged").emit();
+            SplitstackResult::SplitstackInvalidValue
+        }
+        None => {
+            config::set_reserve(bytes);
+            SplitstackResult::SplitstackOk
+        }
+    }
+}
+
+/// The default reserve on this machine (what `SPLITSTACK_RESERVE` unset
+/// gives).
+#[no_mangle]
+pub extern "C" fn splitstack_default_reserve() -> usize {
+    config::default_reserve()
+}
+
+/// Sets the high-water mark of cached segment memory: beyond it, freed
+/// segments give their pages back to the OS (default 64 MiB).
+#[no_mangle]
+pub extern "C" fn splitstack_set_cache_max(bytes: usize) -> SplitstackResult {
+    config::set_cache_max(bytes);
+    SplitstackResult::SplitstackOk
+}

@@ -1,34 +1,155 @@
-//! Process-wide settings, read once at start-up and then only loaded.
+//! Process-wide settings: read once at start-up (page size and signal
+//! frame size from the auxiliary vector, the `SPLITSTACK_*` environment
+//! variables through `secure_getenv`), changeable through the API, and
+//! only loaded on the hot path.
 //!
-//! * the page size, from the auxiliary vector (never assumed);
-//! * the slack: bytes between a segment's lowest usable byte and its
-//!   limit.  It holds what may run below the limit without checking:
-//!   libgcc's BACKOFF for non-split callees and `__morestack` itself, plus
-//!   a full signal frame (AT_MINSIGSTKSZ, 11952 bytes on a machine with
-//!   AMX state) and room for a handler's first prologue to call
-//!   `__morestack` again.  libgcc reserves only BACKOFF, so a signal that
-//!   lands deep in a segment can write below it;
-//! * the minimum usable size of a segment.
+//! The two sizes that shape a segment:
+//!
+//! ```text
+//!   top  +----------------------------+
+//!        | frames (>= min_segment)    |   what split-stack code uses
+//!  limit +----------------------------+
+//!        | reserve                    |   what may run below the limit
+//!   low  +----------------------------+   without checking
+//!        | 56-byte header             |
+//!        +----------------------------+
+//! ```
+//!
+//! The reserve holds what runs below a limit unchecked: `__morestack`'s
+//! own frame, a non-split callee's use (libgcc's BACKOFF, 3584 bytes) and
+//! a signal frame as large as the kernel says one can be
+//! (`AT_MINSIGSTKSZ`, 11952 bytes on a machine with AMX state), plus room
+//! for a handler's first prologue.  libgcc reserves only BACKOFF, so a
+//! signal landing deep in a segment can write below it.  Programs whose
+//! signal handlers run on an alternate stack (or are blocked), and whose
+//! non-split calls go through gold's `__morestack_non_split`, may shrink
+//! the reserve to `SPLITSTACK_MIN_RESERVE` and the segments to 512 bytes.
 
 use crate::arch::current::SS_BACKOFF;
+use crate::diag::Msg;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
-static SLACK: AtomicUsize = AtomicUsize::new(0);
+static RESERVE: AtomicUsize = AtomicUsize::new(0);
 static MIN_SEGMENT: AtomicUsize = AtomicUsize::new(0);
+static CACHE_MAX: AtomicUsize = AtomicUsize::new(0);
+static DEFAULT_RESERVE: AtomicUsize = AtomicUsize::new(0);
+static STATS_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
 
 /// Room for a handler's first split-stack prologue and the nested
-/// `__morestack` frame plus its helper, on top of the signal frame.
-pub const HANDLER_RESERVE: usize = 1024;
+/// `__morestack` frame, on top of the signal frame.
+pub(crate) const HANDLER_RESERVE: usize = 1024;
 /// Smallest signal frame assumed when the kernel does not say.
-pub const MIN_SIGNAL_FRAME: usize = 2048;
-/// Usable bytes of a segment above its limit, at least.
-pub const DEFAULT_MIN_ABOVE_LIMIT: usize = 16 * 1024;
+pub(crate) const MIN_SIGNAL_FRAME: usize = 2048;
+/// Default minimum of usable bytes above a segment's limit.
+pub const SPLITSTACK_DEFAULT_MIN_SEGMENT: usize = 16 * 1024;
+/// Smallest minimum segment size accepted.
+pub const SPLITSTACK_MIN_MIN_SEGMENT: usize = 512;
+/// Largest minimum segment size accepted (1 GiB).
+pub const SPLITSTACK_MAX_MIN_SEGMENT: usize = 1 << 30;
+/// Smallest reserve accepted: `__morestack`'s frame (256 bytes, its
+/// helpers run on a separate runtime stack), the 256 bytes a small-frame
+/// prologue may use below the limit without checking, the red zone, and
+/// margin.
+pub const SPLITSTACK_MIN_RESERVE: usize = 1024;
+/// Largest reserve accepted.
+pub const SPLITSTACK_MAX_RESERVE: usize = 1 << 30;
+/// Default high-water mark of cached (free, resident) segment bytes.
+pub const SPLITSTACK_DEFAULT_CACHE_MAX: usize = 64 << 20;
 
 const AT_MINSIGSTKSZ: libc::c_ulong = 51;
 
 fn round_up(v: usize, to: usize) -> usize {
     (v + to - 1) / to * to
+}
+
+/// Result codes of the configuration and allocator API.  The values are
+/// part of the ABI: never reused or renumbered.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitstackResult {
+    /// Done.
+    SplitstackOk = 0,
+    /// A required pointer argument was NULL.
+    SplitstackNullArgument = 1,
+    /// The value is out of range or malformed (nothing was changed).
+    SplitstackInvalidValue = 2,
+    /// The allocator's `version` is not one this library knows.
+    SplitstackBadVersion = 3,
+    /// Too many allocators were registered in this process.
+    SplitstackTooManyAllocators = 4,
+}
+
+/// Parses a size: decimal, or with a K/M/G suffix (powers of 1024).
+pub fn parse_size(text: &[u8]) -> Option<usize> {
+    let (digits, mult) = match text.last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 1usize << 10),
+        b'm' | b'M' => (&text[..text.len() - 1], 1 << 20),
+        b'g' | b'G' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: usize = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as usize)?;
+    }
+    v.checked_mul(mult)
+}
+
+/// Checks a minimum segment size; None if acceptable, else why not.
+pub fn check_min_segment(v: usize) -> Option<&'static str> {
+    if v == 0 {
+        Some("must not be 0")
+    } else if v % 16 != 0 {
+        Some("must be a multiple of 16")
+    } else if v < SPLITSTACK_MIN_MIN_SEGMENT {
+        Some("must be at least 512")
+    } else if v > SPLITSTACK_MAX_MIN_SEGMENT {
+        Some("must be at most 1 GiB")
+    } else {
+        None
+    }
+}
+
+/// Checks a reserve size; None if acceptable, else why not.
+pub fn check_reserve(v: usize) -> Option<&'static str> {
+    if v % 16 != 0 {
+        Some("must be a multiple of 16")
+    } else if v < SPLITSTACK_MIN_RESERVE {
+        Some("must be at least 1024")
+    } else if v > SPLITSTACK_MAX_RESERVE {
+        Some("must be at most 1 GiB")
+    } else {
+        None
+    }
+}
+
+extern "C" {
+    // glibc 2.17+; not in the libc crate.
+    fn secure_getenv(name: *const libc::c_char) -> *mut libc::c_char;
+}
+
+unsafe fn env(name: &[u8]) -> Option<&'static [u8]> {
+    // SAFETY (caller): name is NUL-terminated.  secure_getenv returns
+    // NULL in set-user-ID programs, or a pointer into the environment,
+    // which lives as long as the process (nothing here calls setenv).
+    let p = secure_getenv(name.as_ptr() as *const libc::c_char);
+    if p.is_null() {
+        return None;
+    }
+    Some(core::ffi::CStr::from_ptr(p).to_bytes())
+}
+
+fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
+    let mut m = Msg::new();
+    m.s(var).s("=");
+    m.s(core::str::from_utf8(&value[..value.len().min(40)]).unwrap_or("(not UTF-8)"));
+    m.s(" ignored: ").s(why).s("; using ").dec(default as u64).emit();
 }
 
 /// Reads the settings; idempotent and cheap after the first call.
@@ -40,40 +161,107 @@ pub fn init() {
     let (page, minsig) = unsafe { (libc::getauxval(libc::AT_PAGESZ), libc::getauxval(AT_MINSIGSTKSZ)) };
     let page = if page == 0 || !(page as usize).is_power_of_two() { 4096 } else { page as usize };
     let sigframe = (minsig as usize).max(MIN_SIGNAL_FRAME);
-    let slack = round_up(SS_BACKOFF + sigframe + HANDLER_RESERVE, 64);
-    SLACK.store(slack, Relaxed);
-    MIN_SEGMENT.store(slack + DEFAULT_MIN_ABOVE_LIMIT, Relaxed);
+    let default_reserve = round_up(SS_BACKOFF + sigframe + HANDLER_RESERVE, 64);
+    DEFAULT_RESERVE.store(default_reserve, Relaxed);
+
+    let mut reserve = default_reserve;
+    let mut min_segment = SPLITSTACK_DEFAULT_MIN_SEGMENT;
+    let mut cache_max = SPLITSTACK_DEFAULT_CACHE_MAX;
+    // SAFETY: NUL-terminated names.
+    unsafe {
+        if let Some(v) = env(b"SPLITSTACK_MIN_SEGMENT\0") {
+            match parse_size(v) {
+                None => warn_env("SPLITSTACK_MIN_SEGMENT", v, "not a size (bytes, or with K/M/G)", min_segment),
+                Some(n) => match check_min_segment(n) {
+                    Some(why) => warn_env("SPLITSTACK_MIN_SEGMENT", v, why, min_segment),
+                    None => min_segment = n,
+                },
+            }
+        }
+        if let Some(v) = env(b"SPLITSTACK_RESERVE\0") {
+            match parse_size(v) {
+                None => warn_env("SPLITSTACK_RESERVE", v, "not a size (bytes, or with K/M/G)", reserve),
+                Some(n) => match check_reserve(n) {
+                    Some(why) => warn_env("SPLITSTACK_RESERVE", v, why, reserve),
+                    None => reserve = n,
+                },
+            }
+        }
+        if let Some(v) = env(b"SPLITSTACK_CACHE_MAX\0") {
+            match parse_size(v) {
+                None => warn_env("SPLITSTACK_CACHE_MAX", v, "not a size (bytes, or with K/M/G)", cache_max),
+                Some(n) => cache_max = n,
+            }
+        }
+        if let Some(v) = env(b"SPLITSTACK_STATS\0") {
+            if !v.is_empty() && v != b"0" {
+                STATS_AT_EXIT.store(1, Relaxed);
+            }
+        }
+    }
+    RESERVE.store(reserve, Relaxed);
+    MIN_SEGMENT.store(min_segment, Relaxed);
+    CACHE_MAX.store(cache_max, Relaxed);
     PAGE_SIZE.store(page, Relaxed);
 }
 
 #[inline]
-pub fn page_size() -> usize {
-    let p = PAGE_SIZE.load(Relaxed);
-    if p != 0 {
-        return p;
+fn load_or_init(v: &AtomicUsize) -> usize {
+    let x = v.load(Relaxed);
+    if x != 0 {
+        return x;
     }
     init();
-    PAGE_SIZE.load(Relaxed)
+    v.load(Relaxed)
 }
 
+#[inline]
+pub fn page_size() -> usize {
+    load_or_init(&PAGE_SIZE)
+}
+
+/// Bytes between a segment's lowest usable byte and its limit.
 #[inline]
 pub fn slack() -> usize {
-    let s = SLACK.load(Relaxed);
-    if s != 0 {
-        return s;
-    }
-    init();
-    SLACK.load(Relaxed)
+    load_or_init(&RESERVE)
 }
 
+/// The reserve the runtime would use by default on this machine.
+pub fn default_reserve() -> usize {
+    load_or_init(&DEFAULT_RESERVE)
+}
+
+/// Minimum usable bytes above a new segment's limit.
 #[inline]
 pub fn min_segment() -> usize {
-    let s = MIN_SEGMENT.load(Relaxed);
-    if s != 0 {
-        return s;
-    }
+    load_or_init(&MIN_SEGMENT)
+}
+
+/// High-water mark of resident cached segment bytes.
+#[inline]
+pub fn cache_max() -> usize {
     init();
-    MIN_SEGMENT.load(Relaxed)
+    CACHE_MAX.load(Relaxed)
+}
+
+pub fn stats_at_exit() -> bool {
+    init();
+    STATS_AT_EXIT.load(Relaxed) != 0
+}
+
+pub fn set_min_segment(v: usize) {
+    init();
+    MIN_SEGMENT.store(v, Relaxed);
+}
+
+pub fn set_reserve(v: usize) {
+    init();
+    RESERVE.store(v, Relaxed);
+}
+
+pub fn set_cache_max(v: usize) {
+    init();
+    CACHE_MAX.store(v, Relaxed);
 }
 
 /// Rounds `v` up to a multiple of the page size; None on overflow.

@@ -48,6 +48,6 @@ const _: () = {
 };
 
 /// State tag of a context made or saved by this runtime ("SPLITLIV").
-pub const CTX_LIVE: usize = 0x5350_4c49_544c_4956;
+pub(crate) const CTX_LIVE: usize = 0x5350_4c49_544c_4956;
 /// State tag of a released context ("SPLITREL").
-pub const CTX_RELEASED: usize = 0x5350_4c49_5452_454c;
+pub(crate) const CTX_RELEASED: usize = 0x5350_4c49_5452_454c;

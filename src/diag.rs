@@ -13,9 +13,10 @@ pub struct Msg {
 }
 
 impl Msg {
-    pub const CAP: usize = 240;
+    pub(crate) const CAP: usize = 240;
 
     /// Starts a message with the `splitstack: ` prefix.
+    #[inline(always)]
     pub fn new() -> Msg {
         let mut m = Msg { buf: [0; Msg::CAP], len: 0 };
         m.s("splitstack: ");

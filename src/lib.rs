@@ -20,8 +20,8 @@
 
 #![cfg_attr(not(test), no_std)]
 
-#[cfg(not(any(target_arch = "x86_64")))]
-compile_error!("splitstack supports x86_64 Linux (aarch64 is planned)");
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("splitstack supports x86_64 and aarch64 Linux");
 
 // The assembly saves only the low 128 bits of the vector argument
 // registers around the Rust helpers; that is enough only while the helpers
@@ -29,6 +29,7 @@ compile_error!("splitstack supports x86_64 Linux (aarch64 is planned)");
 #[cfg(target_feature = "avx")]
 compile_error!("build splitstack for the baseline x86-64 target: the __morestack path must not use AVX");
 
+pub mod allocator;
 pub mod api;
 pub mod arch;
 pub mod alloca;

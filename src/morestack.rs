@@ -9,7 +9,7 @@
 
 use crate::arch::current::{self as arch, SS_FRAME_BELOW_ARGS};
 use crate::segment::{self, StackSegment};
-use crate::{alloca, config, sys, thread_state};
+use crate::{alloca, allocator, config, stats, sys, thread_state};
 use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicPtr, Ordering::*};
@@ -44,6 +44,10 @@ unsafe fn copy_args(from: *const u8, to: *mut u8, n: usize) {
 /// interrupts us and splits itself either sees the old current segment
 /// (and uses or links segments after it, never writing to one we have
 /// already written) or the new one (and works beyond it).
+///
+/// The warm path (the next segment is cached and big enough) makes no
+/// call at all; the cold path allocates on the thread's runtime stack.
+#[inline(always)]
 unsafe fn enter_next(need: usize) -> *mut StackSegment {
     let cur_var = thread_state::current();
     let cur = cur_var.load(Relaxed);
@@ -52,31 +56,58 @@ unsafe fn enter_next(need: usize) -> *mut StackSegment {
     } else {
         &*(ptr::addr_of_mut!((*cur).next) as *const AtomicPtr<StackSegment>)
     };
-    let seg = loop {
-        let next = link.load(Acquire);
-        if !next.is_null() && (*next).size >= need {
-            break next;
-        }
-        // Too small or none: put a new one in front of it (a smaller
-        // cached segment stays usable deeper in the chain).
-        let fresh = segment::map_or_die(need);
-        (*fresh).prev = cur;
-        (*fresh).next = next;
-        if link.compare_exchange(next, fresh, AcqRel, Acquire).is_ok() {
-            if !next.is_null() {
-                (*next).prev = fresh;
-            }
-            break fresh;
-        }
-        // A signal handler linked a segment meanwhile: look again.
-        segment::unmap(fresh);
-    };
+    let next = link.load(Acquire);
+    let seg = if !next.is_null() && segment::usable(next) >= need { next } else { link_new(cur, link, need) };
     cur_var.store(seg, Release);
     compiler_fence(SeqCst);
     // A handler may have inserted a segment in front of `seg` between our
     // choice and the commit; the segment we came from is `cur`.
     (*seg).prev = cur;
     seg
+}
+
+/// The cold path of `enter_next`, on the thread's runtime stack so that
+/// the old stack only holds a couple of small frames.
+#[inline(never)]
+#[cold]
+unsafe fn link_new(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, need: usize) -> *mut StackSegment {
+    let mut out = ptr::null_mut();
+    allocator::on_runtime_stack(|| out = link_new_here(cur, link, need));
+    out
+}
+
+unsafe fn link_new_here(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, need: usize) -> *mut StackSegment {
+    let depth = if cur.is_null() { 1 } else { allocator::depth(cur).saturating_add(1) };
+    loop {
+        let next = link.load(Acquire);
+        if !next.is_null() && segment::usable(next) >= need {
+            return next;
+        }
+        // Too small or none: put a new one in front of it (a smaller
+        // cached segment stays usable deeper in the chain).
+        let fresh = segment::alloc_or_die(need, depth);
+        (*fresh).prev = cur;
+        (*fresh).next = next;
+        if link.compare_exchange(next, fresh, AcqRel, Acquire).is_ok() {
+            if !next.is_null() {
+                (*next).prev = fresh;
+                // Everything after the new one is one deeper now.
+                let mut s = next;
+                let mut d = depth;
+                while !s.is_null() {
+                    d = d.saturating_add(1);
+                    allocator::set_depth(s, d);
+                    s = (*s).next;
+                }
+                stats::chain_depth(d);
+            }
+            return fresh;
+        }
+        // A signal handler linked a segment meanwhile: look again.
+        (*fresh).next = ptr::null_mut();
+        let mut one = fresh;
+        segment::release_list(&mut one);
+    }
 }
 
 /// Called by `__morestack` on the old stack: see the assembly.
@@ -93,11 +124,25 @@ pub unsafe extern "C" fn splitstack_grow(frame: usize, old_stack: *mut u8, arg_b
 
 /// Called by `__morestack` when the body returned or unwound out of the
 /// current segment: every frame on it is dead, so are its alloca blocks.
+/// Of the idle segments beyond it, the next one stays cached (the next
+/// split at this depth reuses it); the rest go back to the allocator.
 #[no_mangle]
 pub unsafe extern "C" fn splitstack_leave_segment() {
     let cur = thread_state::current().load(Relaxed);
-    if !cur.is_null() {
-        alloca::free_list(ptr::addr_of_mut!((*cur).extra) as *mut *mut alloca::AllocaBlock);
+    if cur.is_null() {
+        return;
+    }
+    alloca::free_list(ptr::addr_of_mut!((*cur).extra) as *mut *mut alloca::AllocaBlock);
+    let keep = (*cur).next;
+    if keep.is_null() {
+        return;
+    }
+    // One atomic exchange detaches the rest, so a signal handler that
+    // splits from here on sees either the whole chain or the short one.
+    let link = &*(ptr::addr_of_mut!((*keep).next) as *const AtomicPtr<StackSegment>);
+    let mut rest = link.swap(ptr::null_mut(), AcqRel);
+    if !rest.is_null() {
+        segment::release_list(&mut rest);
     }
 }
 
@@ -128,7 +173,7 @@ pub unsafe extern "C" fn __generic_morestack(pframe_size: *mut usize, old_stack:
     (*seg).old_stack = old_stack;
     let sp = segment::top(seg) - args;
     copy_args(old_stack, sp as *mut u8, param_size);
-    *pframe_size = (*seg).size - args;
+    *pframe_size = segment::usable(seg) - args;
     sp as *mut c_void
 }
 

@@ -1,59 +1,135 @@
-//! Process-wide counters, updated only on slow paths (mapping and
-//! unmapping), read by `splitstack_get_stats`.
+//! Process-wide counters, updated on slow paths only (the `__morestack`
+//! call count is per thread, kept by the assembly in the thread block and
+//! added here when a thread exits), read by `splitstack_get_stats` and
+//! printed at exit when `SPLITSTACK_STATS` is set.
 
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::diag::Msg;
+use crate::thread_state;
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
-static SEGMENTS_MAPPED: AtomicU64 = AtomicU64::new(0);
-static SEGMENTS_UNMAPPED: AtomicU64 = AtomicU64::new(0);
+static SEGMENTS_ALLOCATED: AtomicU64 = AtomicU64::new(0);
+static SEGMENTS_FREED: AtomicU64 = AtomicU64::new(0);
+static SEGMENTS_CACHED: AtomicI64 = AtomicI64::new(0);
+static FOREIGN_FREED: AtomicU64 = AtomicU64::new(0);
 static BYTES_MAPPED: AtomicU64 = AtomicU64::new(0);
+static OS_MAPS: AtomicU64 = AtomicU64::new(0);
 static ALLOCA_MAPPED: AtomicU64 = AtomicU64::new(0);
 static ALLOCA_UNMAPPED: AtomicU64 = AtomicU64::new(0);
+static EXITED_MORESTACK_CALLS: AtomicU64 = AtomicU64::new(0);
+static LONGEST_CHAIN: AtomicU64 = AtomicU64::new(0);
 
-pub fn segment_mapped(bytes: usize) {
-    SEGMENTS_MAPPED.fetch_add(1, Relaxed);
+pub fn segment_allocated(depth: u32) {
+    SEGMENTS_ALLOCATED.fetch_add(1, Relaxed);
+    LONGEST_CHAIN.fetch_max(depth as u64, Relaxed);
+}
+
+pub fn chain_depth(depth: u32) {
+    LONGEST_CHAIN.fetch_max(depth as u64, Relaxed);
+}
+
+pub fn segment_freed() {
+    SEGMENTS_FREED.fetch_add(1, Relaxed);
+}
+
+pub fn foreign_freed() {
+    FOREIGN_FREED.fetch_add(1, Relaxed);
+}
+
+pub fn cached_delta(d: i64) {
+    SEGMENTS_CACHED.fetch_add(d, Relaxed);
+}
+
+pub fn os_mapped(bytes: usize) {
+    OS_MAPS.fetch_add(1, Relaxed);
     BYTES_MAPPED.fetch_add(bytes as u64, Relaxed);
 }
 
-pub fn segment_unmapped(bytes: usize) {
-    SEGMENTS_UNMAPPED.fetch_add(1, Relaxed);
+pub fn os_unmapped(bytes: usize) {
     BYTES_MAPPED.fetch_sub(bytes as u64, Relaxed);
 }
 
-pub fn alloca_mapped() {
+pub fn alloca_mapped(bytes: usize) {
     ALLOCA_MAPPED.fetch_add(1, Relaxed);
+    os_mapped(bytes);
 }
 
-pub fn alloca_unmapped() {
+pub fn alloca_unmapped(bytes: usize) {
     ALLOCA_UNMAPPED.fetch_add(1, Relaxed);
+    os_unmapped(bytes);
 }
 
-/// A snapshot of the runtime's counters (process-wide, since start).
+/// Adds an exiting thread's `__morestack` count to the process total.
+pub fn thread_exited(morestack_calls: u64) {
+    EXITED_MORESTACK_CALLS.fetch_add(morestack_calls, Relaxed);
+}
+
+/// A snapshot of the runtime's counters.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SplitstackStats {
-    /// Stack segments mapped.
+    /// Segments handed out by an allocator since start.
     pub segments_allocated: u64,
-    /// Stack segments unmapped.
+    /// Segments given back to their allocator since start.
     pub segments_freed: u64,
-    /// Segments mapped now (allocated - freed).
+    /// Segments in use or held in threads' chains (allocated - freed).
     pub segments_live: u64,
-    /// Bytes of segment mappings now.
+    /// Free segments the default allocator keeps for reuse.
+    pub segments_cached: u64,
+    /// Bytes of those cached segments still resident (beyond the
+    /// high-water mark, cached segments give their pages back).
+    pub bytes_cached_resident: u64,
+    /// Bytes the runtime has mapped from the OS now (chunks, dedicated
+    /// segments, runtime stacks, alloca blocks).
     pub bytes_mapped: u64,
-    /// alloca/VLA blocks mapped.
+    /// mmap calls the runtime made since start.
+    pub os_mappings: u64,
+    /// `__morestack` calls: threads that exited plus the calling thread.
+    pub morestack_calls: u64,
+    /// Longest chain of segments any thread linked.
+    pub longest_chain: u64,
+    /// alloca/VLA blocks mapped and unmapped since start.
     pub alloca_blocks_allocated: u64,
-    /// alloca/VLA blocks unmapped.
     pub alloca_blocks_freed: u64,
+    /// Segments made by another runtime copy (libgcc's) that this one freed.
+    pub foreign_segments_freed: u64,
 }
 
 pub fn snapshot() -> SplitstackStats {
-    let a = SEGMENTS_MAPPED.load(Relaxed);
-    let f = SEGMENTS_UNMAPPED.load(Relaxed);
+    let a = SEGMENTS_ALLOCATED.load(Relaxed);
+    let f = SEGMENTS_FREED.load(Relaxed);
+    // SAFETY: the thread block is this thread's TLS.
+    let mine = unsafe { (*thread_state::thread_block()).morestack_calls };
     SplitstackStats {
         segments_allocated: a,
         segments_freed: f,
         segments_live: a.saturating_sub(f),
+        segments_cached: SEGMENTS_CACHED.load(Relaxed).max(0) as u64,
+        bytes_cached_resident: crate::allocator::cached_resident() as u64,
         bytes_mapped: BYTES_MAPPED.load(Relaxed),
+        os_mappings: OS_MAPS.load(Relaxed),
+        morestack_calls: EXITED_MORESTACK_CALLS.load(Relaxed) + mine,
+        longest_chain: LONGEST_CHAIN.load(Relaxed),
         alloca_blocks_allocated: ALLOCA_MAPPED.load(Relaxed),
         alloca_blocks_freed: ALLOCA_UNMAPPED.load(Relaxed),
+        foreign_segments_freed: FOREIGN_FREED.load(Relaxed),
     }
+}
+
+/// Prints the counters on stderr (at exit, when SPLITSTACK_STATS is set).
+pub fn report() {
+    let s = snapshot();
+    let line = |name: &str, v: u64| {
+        Msg::new().s("stats: ").s(name).s(" ").dec(v).emit();
+    };
+    line("segments_allocated", s.segments_allocated);
+    line("segments_freed", s.segments_freed);
+    line("segments_live", s.segments_live);
+    line("segments_cached", s.segments_cached);
+    line("bytes_cached_resident", s.bytes_cached_resident);
+    line("bytes_mapped", s.bytes_mapped);
+    line("os_mappings", s.os_mappings);
+    line("morestack_calls", s.morestack_calls);
+    line("longest_chain", s.longest_chain);
+    line("alloca_blocks_allocated", s.alloca_blocks_allocated);
+    line("alloca_blocks_freed", s.alloca_blocks_freed);
 }

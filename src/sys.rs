@@ -31,6 +31,21 @@ pub unsafe fn munmap(addr: usize, len: usize) -> SysResult {
     check(syscall6(SYS_MUNMAP, addr, len, 0, 0, 0, 0))
 }
 
+/// Makes `[addr, addr + len)` inaccessible (guard pages).
+pub fn mprotect_none(addr: usize, len: usize) -> SysResult {
+    // SAFETY: only changes protection of a mapping the caller owns.
+    check(unsafe { syscall6(SYS_MPROTECT, addr, len, libc::PROT_NONE as usize, 0, 0, 0) })
+}
+
+/// Gives the pages of `[addr, addr + len)` back to the OS (they read as
+/// zero afterwards).
+///
+/// # Safety
+/// Nothing may rely on the contents of the range.
+pub unsafe fn madvise_dontneed(addr: usize, len: usize) -> SysResult {
+    check(syscall6(SYS_MADVISE, addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0))
+}
+
 /// Writes all of `buf` to file descriptor `fd`, retrying on short writes
 /// and EINTR; gives up silently on other errors (used for diagnostics).
 pub fn write_all(fd: i32, mut buf: &[u8]) {
@@ -47,7 +62,7 @@ pub fn write_all(fd: i32, mut buf: &[u8]) {
 }
 
 /// The kernel's sigset_t is 64 bits on x86_64 and aarch64.
-pub const KERNEL_SIGSET_BYTES: usize = 8;
+pub(crate) const KERNEL_SIGSET_BYTES: usize = 8;
 
 /// Blocks every signal the kernel lets us block, storing the previous mask.
 ///

@@ -40,16 +40,18 @@ fn page_size_and_slack_come_from_the_kernel() {
 }
 
 #[test]
-fn segments_are_single_mappings_of_size_plus_header() {
+fn default_segments_are_whole_pages_with_room_above_the_reserve() {
     let _g = SERIAL.lock().unwrap();
-    let seg = segment::map(100).ok().unwrap();
-    // SAFETY: freshly mapped segment.
+    let seg = segment::alloc(100, 1).ok().unwrap();
+    // SAFETY: a fresh segment, freed once.
     unsafe {
         let total = (*seg).size + segment::HEADER;
         assert_eq!(total % config::page_size(), 0);
-        assert!((*seg).size >= config::min_segment());
         assert_eq!(seg as usize % config::page_size(), 0);
-        segment::unmap(seg);
+        assert!(segment::usable(seg) >= config::min_segment() + config::slack());
+        assert!(!crate::allocator::our_meta(seg).is_null());
+        let mut one = seg;
+        assert_eq!(segment::release_list(&mut one), 1);
     }
 }
 
@@ -65,11 +67,12 @@ fn makecontext_then_releasecontext_frees_every_segment() {
         let low = __splitstack_makecontext(64 * 1024, &mut ctx, &mut size);
         assert!(!low.is_null());
         assert!(size >= 64 * 1024 + config::slack());
+        assert_eq!(size, segment::usable(ctx.segments));
         assert_eq!(low as usize, segment::low(ctx.segments));
         assert_eq!(ctx.guard, low as usize + config::slack());
         let mut last = ctx.segments;
         for _ in 0..5 {
-            let s = segment::map(1).ok().unwrap();
+            let s = segment::alloc(1, 2).ok().unwrap();
             (*s).prev = last;
             (*last).next = s;
             last = s;

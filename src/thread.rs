@@ -4,7 +4,7 @@
 //! it exits; the thread that finalises the process frees its idle ones.
 
 use crate::diag::Msg;
-use crate::{alloca, segment, thread_state};
+use crate::{alloca, allocator, config, segment, stats, thread_state};
 use core::ffi::{c_int, c_void};
 use core::ptr;
 use core::sync::atomic::Ordering::*;
@@ -54,14 +54,34 @@ pub fn release_idle_segments() {
     }
 }
 
-extern "C" fn thread_exit(_segments: *mut c_void) {
+/// Everything the calling thread holds, for its exit: idle segments, its
+/// segment cache (to the pool, for other threads), its runtime stack, and
+/// its `__morestack` count (into the process total).
+fn thread_teardown() {
     release_idle_segments();
+    // SAFETY: the thread is exiting (or the process is finalising) and is
+    // on its own stack, not on the runtime stack being freed.
+    unsafe {
+        allocator::flush_thread_cache();
+        allocator::free_runtime_stack();
+        let tb = thread_state::thread_block();
+        stats::thread_exited((*tb).morestack_calls);
+        (*tb).morestack_calls = 0;
+    }
 }
 
-/// Run from .fini_array: free the finalising thread's idle segments.
+extern "C" fn thread_exit(_segments: *mut c_void) {
+    thread_teardown();
+}
+
+/// Run from .fini_array: report the statistics if asked, then free the
+/// finalising thread's idle segments.
 #[no_mangle]
 pub extern "C" fn splitstack_process_exit() {
-    release_idle_segments();
+    if config::stats_at_exit() {
+        stats::report();
+    }
+    thread_teardown();
 }
 
 extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {

@@ -43,6 +43,49 @@ pub fn current() -> &'static AtomicPtr<StackSegment> {
     unsafe { &*(current::tls_current_segment() as *const AtomicPtr<StackSegment>) }
 }
 
+/// Size classes the per-thread cache keeps (see allocator.rs).
+pub(crate) const MAX_CLASSES: usize = 48;
+
+/// The runtime's own per-thread state: a hidden TLS block defined in the
+/// assembly (`splitstack_thread`, SS_THREAD_BLOCK_SIZE bytes, zero in a
+/// new thread).
+#[repr(C)]
+pub struct ThreadBlock {
+    /// `__morestack` calls on this thread (incremented by the assembly).
+    pub morestack_calls: u64,
+    /// Deepest segment chain this thread linked.
+    pub longest_chain: u64,
+    /// This thread's runtime stack (for slow paths): mapping base, length
+    /// (guard page included) and top; 0 until first needed.
+    pub rt_base: usize,
+    pub rt_len: usize,
+    pub rt_top: usize,
+    /// Bump region carved from the thread's current chunk.
+    pub bump_ptr: usize,
+    pub bump_end: usize,
+    /// Free segments cached by this thread: bytes and count.
+    pub cache_bytes: usize,
+    pub cache_count: usize,
+    /// Nonzero once the exit destructor is registered for this thread.
+    pub registered: usize,
+    /// Nonzero while the thread is inside the default allocator (a signal
+    /// handler that allocates then keeps off the thread's cache).
+    pub busy: usize,
+    /// Per size class, a LIFO of free segments linked through `next`.
+    pub cache: [AtomicPtr<StackSegment>; MAX_CLASSES],
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<ThreadBlock>() <= current::SS_THREAD_BLOCK_SIZE);
+    assert!(core::mem::offset_of!(ThreadBlock, morestack_calls) == current::SS_THREAD_MORESTACK_CALLS);
+};
+
+/// The calling thread's block.
+#[inline(always)]
+pub fn thread_block() -> *mut ThreadBlock {
+    current::tls_thread_block() as *mut ThreadBlock
+}
+
 /// `__morestack_initial_sp` of the calling thread.
 #[inline(always)]
 pub fn initial_sp() -> *mut InitialSp {

@@ -64,4 +64,9 @@
 #define SS_FRAME_BLOCKED 96
 #define SS_FRAME_XMM0 232
 
+/* The runtime's own per-thread block (hidden TLS, see src/thread_state.rs):
+   its size, and the offset of the __morestack call counter in it. */
+#define SS_THREAD_BLOCK_SIZE 1024
+#define SS_THREAD_MORESTACK_CALLS 0
+
 #endif

@@ -136,6 +136,10 @@ __morestack:
 	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
 	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
 
+	/* Count the call (per thread, no atomic needed). */
+	movq	splitstack_thread@gottpoff(%rip), %rax
+	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
+
 	/* Remember what to go back to. */
 	movq	GUARD, %rax
 	movq	%rax, -SS_FRAME_OLD_GUARD(%rbp)
@@ -197,14 +201,22 @@ __morestack:
 .Lcall_body_end:
 
 	/* Back from the body on the new segment: rax, rdx, xmm0, xmm1 and
-	 * st0/st1 hold its results.  Fast path: no alloca blocks to free
-	 * and no signal blocking requested. */
+	 * st0/st1 hold its results.  Fast path: no alloca blocks to free,
+	 * no signal blocking requested, and at most one idle segment cached
+	 * beyond this one (more go back to the allocator on the slow path,
+	 * so a deep recursion does not keep its segments forever). */
 	movq	__morestack_current_segment@gottpoff(%rip), %rcx
 	movq	%fs:(%rcx), %rcx
 	cmpq	$0, SS_SEG_EXTRA(%rcx)
 	jne	.Lslow_return
 	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
 	jne	.Lslow_return
+	movq	SS_SEG_NEXT(%rcx), %rcx
+	testq	%rcx, %rcx
+	je	1f
+	cmpq	$0, SS_SEG_NEXT(%rcx)
+	jne	.Lslow_return
+1:
 
 	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
 	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
@@ -235,7 +247,8 @@ __morestack:
 	call	splitstack_block_all
 3:
 	/* void splitstack_leave_segment(void): frees the alloca blocks of
-	 * the segment being left (every frame on it is dead now). */
+	 * the segment being left (every frame on it is dead now) and returns
+	 * the idle segments beyond the next one to the allocator. */
 	call	splitstack_leave_segment
 	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
 	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
@@ -441,6 +454,48 @@ __morestack_allocate_stack_space:
 	.cfi_endproc
 	.size	__morestack_allocate_stack_space, . - __morestack_allocate_stack_space
 
+/* ---------------------------------------------------------------------
+ * void splitstack_on_stack(void (*fn)(void *), void *arg, void *top)
+ * Runs fn(arg) with the stack pointer at `top` (16-byte aligned), or on
+ * the current stack when `top` is NULL, and the split-stack limit all ones
+ * meanwhile: the runtime's slow paths (allocation, user allocator
+ * callbacks) run on a per-thread runtime stack, and any split-stack code
+ * a signal handler runs there asks for a fresh segment instead of
+ * trusting a limit that belongs to another stack.
+ *   frame: rbp+8 return address, rbp+0 saved rbp, rbp-8 saved limit,
+ *          rbp-16 padding.
+ * ------------------------------------------------------------------- */
+	.globl	splitstack_on_stack
+	.hidden	splitstack_on_stack
+	.type	splitstack_on_stack, @function
+	.p2align 4
+splitstack_on_stack:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbp, -16
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	subq	$16, %rsp
+	movq	GUARD, %rax
+	movq	%rax, -8(%rbp)
+	movq	SWITCHING_GUARD, GUARD
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	testq	%rdx, %rdx
+	je	1f
+	movq	%rdx, %rsp
+1:	call	*%rax
+	leaq	-16(%rbp), %rsp
+	movq	-8(%rbp), %rax
+	movq	%rax, GUARD
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_def_cfa %rsp, 8
+	ret
+	.cfi_endproc
+	.size	splitstack_on_stack, . - splitstack_on_stack
+
 /* void *splitstack_real_pthread_create_ptr(void)
  * The address the linker's --wrap=pthread_create gave __real_pthread_create,
  * or NULL when the program was linked without it (a weak reference, so
@@ -487,6 +542,14 @@ __morestack_current_segment:
 	.size	__morestack_initial_sp, SS_ISP_SIZE
 __morestack_initial_sp:
 	.zero	SS_ISP_SIZE
+	/* The runtime's own per-thread state (src/thread_state.rs). */
+	.p2align 4
+	.globl	splitstack_thread
+	.hidden	splitstack_thread
+	.type	splitstack_thread, @object
+	.size	splitstack_thread, SS_THREAD_BLOCK_SIZE
+splitstack_thread:
+	.zero	SS_THREAD_BLOCK_SIZE
 
 /* Every entry point here uses a bounded amount of stack, so callers need
  * not be moved to __morestack_non_split by gold; the stack is not

@@ -31,10 +31,6 @@ const _: () = {
     assert!(SS_FRAME_XMM0 - 8 * 16 >= SS_FRAME_BLOCKED);
 };
 
-/// The limit that makes every split-stack check fail (used while the
-/// stack pointer moves between segments).
-pub const SWITCHING_GUARD: usize = usize::MAX;
-
 /// Reads the calling thread's split-stack limit.
 #[inline(always)]
 pub fn get_guard() -> usize {
@@ -114,12 +110,23 @@ pub fn tls_current_segment() -> usize {
 pub fn tls_initial_sp() -> usize {
     tls_address!("__morestack_initial_sp")
 }
+#[inline(always)]
+pub fn tls_thread_block() -> usize {
+    tls_address!("splitstack_thread")
+}
 
-pub const SYS_WRITE: usize = 1;
-pub const SYS_MMAP: usize = 9;
-pub const SYS_MUNMAP: usize = 11;
-pub const SYS_RT_SIGPROCMASK: usize = 14;
-pub const SYS_MADVISE: usize = 28;
+extern "C" {
+    /// Runs `f(arg)` on the stack whose top is `top` (the current stack
+    /// if NULL) with the split-stack limit all ones (morestack.S).
+    pub fn splitstack_on_stack(f: extern "C" fn(*mut core::ffi::c_void), arg: *mut core::ffi::c_void, top: usize);
+}
+
+pub(crate) const SYS_WRITE: usize = 1;
+pub(crate) const SYS_MMAP: usize = 9;
+pub(crate) const SYS_MPROTECT: usize = 10;
+pub(crate) const SYS_MUNMAP: usize = 11;
+pub(crate) const SYS_RT_SIGPROCMASK: usize = 14;
+pub(crate) const SYS_MADVISE: usize = 28;
 
 #[cfg(test)]
 mod tests {
@@ -165,6 +172,8 @@ mod tests {
             ("SS_FRAME_BYTES", SS_FRAME_BYTES),
             ("SS_FRAME_BELOW_ARGS", SS_FRAME_BELOW_ARGS),
             ("SS_FRAME_XMM0", SS_FRAME_XMM0),
+            ("SS_THREAD_BLOCK_SIZE", SS_THREAD_BLOCK_SIZE),
+            ("SS_THREAD_MORESTACK_CALLS", SS_THREAD_MORESTACK_CALLS),
         ];
         for (name, rust) in pairs {
             assert_eq!(value_of(name), *rust, "{name}");

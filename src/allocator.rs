@@ -1,0 +1,666 @@
+//! Where segments come from: the registered allocator (a C vtable), or
+//! the default one.
+//!
+//! Every segment is one block `[header | stack ... | meta]`.  The 56-byte
+//! libgcc header is at the low end; the last `META_BYTES` hold
+//! [`SegmentMeta`], which names the allocator that gave the block, so that
+//! the block goes back to it even after another allocator is registered.
+//! A segment whose meta does not carry our magic was made by someone else
+//! (a libgcc runtime embedded in a shared library, see x86_64-contract.md
+//! section 7) and is freed the way libgcc frees: `munmap(header, size+56)`.
+//!
+//! The default allocator carves blocks from 8 MiB chunks, in size classes
+//! (sub-page classes only when a small minimum segment size is set),
+//! caches free blocks per thread (no system call on the warm path) and in
+//! a process-wide pool (blocks freed by exiting threads are reused by
+//! others), and gives the memory of cached blocks beyond a high-water mark
+//! back to the OS with `madvise(MADV_DONTNEED)`.  Chunks are never
+//! unmapped: a foreign libgcc copy may have unmapped a block inside one,
+//! and the range may since belong to someone else.  Adjacent chunks merge
+//! into one kernel VMA, so a million segments take a handful of VMAs.
+//!
+//! Concurrency and signals: the per-thread cache is only touched by its
+//! thread, and a `busy` flag keeps a signal handler that allocates while
+//! the thread is inside the allocator away from it; the pool is guarded by
+//! a try-lock that a nested (same-thread) caller never waits for.  Frees
+//! that find both busy go onto a push-only list that the next pool user
+//! drains.  Everything here runs on the thread's runtime stack (see
+//! `runtime_stack`), never on a nearly exhausted segment.
+
+use crate::config::{self, SplitstackResult};
+use crate::diag::Msg;
+use crate::segment::{StackSegment, HEADER};
+use crate::thread_state::{self, ThreadBlock, MAX_CLASSES};
+use crate::{stats, sys};
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
+
+/// Bytes at the top of each block holding [`SegmentMeta`].
+pub(crate) const META_BYTES: usize = 64;
+const MAGIC: usize = 0x5350_4c54_5345_474d;
+/// Class index of blocks mapped on their own.
+const DEDICATED: u32 = u32::MAX;
+/// Chunk size of the default allocator.
+const CHUNK: usize = 8 << 20;
+/// Bytes a thread keeps in its own cache before using the pool.
+const THREAD_CACHE_MAX: usize = 2 << 20;
+/// Runtime stack per thread (plus a guard page).
+pub(crate) const RUNTIME_STACK: usize = 64 << 10;
+
+/// What the allocator records about a block (at its top).
+#[repr(C)]
+pub struct SegmentMeta {
+    magic: usize,
+    origin: *const AllocatorRecord,
+    block_size: usize,
+    class: u32,
+    depth: u32,
+    reserved: usize,
+}
+
+/// Current version of [`SplitstackAllocator`].
+pub const SPLITSTACK_ALLOCATOR_VERSION: u32 = 1;
+
+/// A stack allocator the program registers with
+/// `splitstack_set_allocator`.  The runtime copies the struct; the
+/// callbacks and `user` must stay valid as long as any segment they gave
+/// is alive.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SplitstackAllocator {
+    /// `SPLITSTACK_ALLOCATOR_VERSION`.
+    pub version: u32,
+    /// Reserved; must be 0.
+    pub flags: u32,
+    /// Returns `size` bytes aligned to 16, or NULL.  `size` is a multiple
+    /// of 16.
+    pub allocate: Option<unsafe extern "C" fn(user: *mut c_void, size: usize) -> *mut c_void>,
+    /// Takes back a block `allocate` returned, with the same size.
+    pub free: Option<unsafe extern "C" fn(user: *mut c_void, block: *mut c_void, size: usize)>,
+    /// Passed to both callbacks.
+    pub user: *mut c_void,
+}
+
+/// A registered allocator; records are never freed, so a segment can
+/// always find the allocator that gave it.
+pub struct AllocatorRecord {
+    a: SplitstackAllocator,
+}
+
+const MAX_ALLOCATORS: usize = 64;
+
+struct Records(UnsafeCell<[AllocatorRecord; MAX_ALLOCATORS]>);
+// SAFETY: a record is written once, by the thread that reserved its index,
+// before its address is published (Release); afterwards it is only read.
+unsafe impl Sync for Records {}
+
+const EMPTY_RECORD: AllocatorRecord = AllocatorRecord {
+    a: SplitstackAllocator { version: 0, flags: 0, allocate: None, free: None, user: ptr::null_mut() },
+};
+static RECORDS: Records = Records(UnsafeCell::new([EMPTY_RECORD; MAX_ALLOCATORS]));
+static RECORD_COUNT: AtomicUsize = AtomicUsize::new(0);
+static CURRENT: AtomicPtr<AllocatorRecord> = AtomicPtr::new(ptr::null_mut());
+
+/// `splitstack_set_allocator`: registers `a` (copied) for every segment
+/// allocated from now on; NULL restores the default.
+pub fn register(a: *const SplitstackAllocator) -> SplitstackResult {
+    if a.is_null() {
+        CURRENT.store(ptr::null_mut(), Release);
+        return SplitstackResult::SplitstackOk;
+    }
+    // SAFETY: the caller passes a readable struct (checked non-NULL).
+    let a = unsafe { a.read() };
+    if a.version != SPLITSTACK_ALLOCATOR_VERSION {
+        Msg::new().s("splitstack_set_allocator: unknown version ").dec(a.version as u64).s(" (this library knows 1)").emit();
+        return SplitstackResult::SplitstackBadVersion;
+    }
+    if a.allocate.is_none() || a.free.is_none() {
+        Msg::new().s("splitstack_set_allocator: allocate and free must both be set").emit();
+        return SplitstackResult::SplitstackNullArgument;
+    }
+    if a.flags != 0 {
+        Msg::new().s("splitstack_set_allocator: flags must be 0").emit();
+        return SplitstackResult::SplitstackInvalidValue;
+    }
+    let idx = RECORD_COUNT.fetch_add(1, AcqRel);
+    if idx >= MAX_ALLOCATORS {
+        RECORD_COUNT.fetch_sub(1, AcqRel);
+        Msg::new().s("splitstack_set_allocator: more than 64 allocators registered in this process").emit();
+        return SplitstackResult::SplitstackTooManyAllocators;
+    }
+    // SAFETY: index `idx` was reserved by the fetch_add above for us alone.
+    let rec = unsafe {
+        let r = (RECORDS.0.get() as *mut AllocatorRecord).add(idx);
+        r.write(AllocatorRecord { a });
+        r
+    };
+    CURRENT.store(rec, Release);
+    SplitstackResult::SplitstackOk
+}
+
+// ---------------------------------------------------------------------
+// Size classes
+// ---------------------------------------------------------------------
+
+struct Classes {
+    n: AtomicUsize,
+    size: [AtomicUsize; MAX_CLASSES],
+}
+
+static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { AtomicUsize::new(0) }; MAX_CLASSES] };
+
+/// Class sizes: multiples of 512 below a page (1 KiB .. page), whole pages
+/// up to 16 pages, then doubling up to 1 MiB (or 64 pages).  Idempotent.
+fn init_classes() {
+    if CLASSES.n.load(Acquire) != 0 {
+        return;
+    }
+    let page = config::page_size();
+    let mut sizes = [0usize; MAX_CLASSES];
+    let mut n = 0;
+    let mut s = 1024;
+    while s < page && n < MAX_CLASSES {
+        sizes[n] = s;
+        n += 1;
+        s += 512;
+    }
+    let mut p = 1;
+    while p <= 16 && n < MAX_CLASSES {
+        sizes[n] = p * page;
+        n += 1;
+        p += 1;
+    }
+    let limit = (1usize << 20).max(64 * page);
+    let mut s = 32 * page;
+    while s <= limit && n < MAX_CLASSES {
+        sizes[n] = s;
+        n += 1;
+        s *= 2;
+    }
+    for (i, v) in sizes.iter().enumerate().take(n) {
+        CLASSES.size[i].store(*v, Relaxed);
+    }
+    CLASSES.n.store(n, Release);
+}
+
+fn class_for(total: usize) -> Option<(usize, usize)> {
+    init_classes();
+    let n = CLASSES.n.load(Acquire);
+    for i in 0..n {
+        let s = CLASSES.size[i].load(Relaxed);
+        if s >= total {
+            return Some((i, s));
+        }
+    }
+    None
+}
+
+fn class_size(c: usize) -> usize {
+    CLASSES.size.get(c).map(|s| s.load(Relaxed)).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------
+// Process-wide pool
+// ---------------------------------------------------------------------
+
+static POOL_LOCK: AtomicBool = AtomicBool::new(false);
+struct Pool(UnsafeCell<[*mut StackSegment; MAX_CLASSES]>);
+// SAFETY: only touched with POOL_LOCK held.
+unsafe impl Sync for Pool {}
+static POOL: Pool = Pool(UnsafeCell::new([ptr::null_mut(); MAX_CLASSES]));
+/// Free blocks whose free found the pool and the thread cache busy.
+static DEFERRED: AtomicPtr<StackSegment> = AtomicPtr::new(ptr::null_mut());
+/// Resident bytes of cached blocks (thread caches and pool), process-wide.
+static CACHED_RESIDENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes the pool lock; a nested caller (signal handler on a thread that
+/// is inside the allocator) only tries once, others spin briefly.
+fn pool_lock(nested: bool) -> bool {
+    let tries = if nested { 1 } else { 10_000 };
+    for _ in 0..tries {
+        if POOL_LOCK.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    false
+}
+
+fn pool_unlock() {
+    POOL_LOCK.store(false, Release);
+}
+
+unsafe fn meta(seg: *mut StackSegment, block_size: usize) -> *mut SegmentMeta {
+    (seg as usize + block_size - META_BYTES) as *mut SegmentMeta
+}
+
+/// The meta of a segment if we made it (magic matches), else NULL.
+///
+/// # Safety
+/// `seg` must be a live segment (ours or a foreign libgcc one).
+pub unsafe fn our_meta(seg: *mut StackSegment) -> *mut SegmentMeta {
+    let m = meta(seg, (*seg).size + HEADER);
+    if (*m).magic == MAGIC ^ seg as usize {
+        m
+    } else {
+        ptr::null_mut()
+    }
+}
+
+/// Usable top of a segment (its stack starts below it).
+///
+/// # Safety
+/// `seg` must be a live segment.
+#[inline]
+pub unsafe fn top(seg: *mut StackSegment) -> usize {
+    let end = seg as usize + HEADER + (*seg).size;
+    if our_meta(seg).is_null() {
+        end
+    } else {
+        end - META_BYTES
+    }
+}
+
+/// Puts a pool-bound free block into the pool (lock held), making it cold
+/// (pages but the first returned to the OS) if the cache is over its
+/// high-water mark.
+unsafe fn pool_push_locked(seg: *mut StackSegment, class: usize, size: usize) {
+    if !is_cold(seg) && CACHED_RESIDENT.load(Relaxed) > config::cache_max() {
+        make_cold(seg, size);
+    }
+    let pool = &mut *POOL.0.get();
+    if let Some(head) = pool.get_mut(class) {
+        (*seg).next = *head;
+        *head = seg;
+    }
+}
+
+/// Marks a free block whose pages (but the header's) went back to the OS;
+/// kept in its header's `free_dynamic_allocation`, which nothing reads
+/// while the block is free (its meta page is gone).
+const COLD: usize = 1;
+
+fn is_cold(seg: *mut StackSegment) -> bool {
+    // SAFETY: callers pass a free block of ours; its header is mapped.
+    unsafe { (*seg).free_dynamic_allocation as usize == COLD }
+}
+
+/// Returns all but the first page of a cached block to the OS.
+unsafe fn make_cold(seg: *mut StackSegment, size: usize) {
+    let page = config::page_size();
+    if size >= 2 * page && (seg as usize) % page == 0 && sys::madvise_dontneed(seg as usize + page, size - page).is_ok() {
+        CACHED_RESIDENT.fetch_sub(size, Relaxed);
+        (*seg).free_dynamic_allocation = COLD as *mut c_void;
+    }
+}
+
+unsafe fn drain_deferred_locked() {
+    let mut s = DEFERRED.swap(ptr::null_mut(), AcqRel);
+    while !s.is_null() {
+        let next = (*s).next;
+        let m = meta(s, (*s).size + HEADER);
+        let class = (*m).class as usize;
+        pool_push_locked(s, class, (*m).block_size);
+        s = next;
+    }
+}
+
+// ---------------------------------------------------------------------
+// Default allocator
+// ---------------------------------------------------------------------
+
+struct Block {
+    addr: usize,
+    size: usize,
+    class: u32,
+}
+
+/// Takes a block of `total` bytes (16-byte multiple) from the default
+/// allocator.
+unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32> {
+    let Some((class, size)) = class_for(total) else {
+        let len = config::page_round(total).ok_or(libc::ENOMEM)?;
+        let addr = sys::mmap_anon(len)?;
+        stats::os_mapped(len);
+        return Ok(Block { addr, size: len, class: DEDICATED });
+    };
+    let nested = (*tb).busy != 0;
+    // 1. This thread's cache.
+    if !nested {
+        if let Some(head) = (*tb).cache.get(class) {
+            let seg = head.load(Relaxed);
+            if !seg.is_null() {
+                head.store((*seg).next, Relaxed);
+                (*tb).cache_bytes -= size;
+                (*tb).cache_count -= 1;
+                CACHED_RESIDENT.fetch_sub(size, Relaxed);
+                stats::cached_delta(-1);
+                return Ok(Block { addr: seg as usize, size, class: class as u32 });
+            }
+        }
+    }
+    // 2. The pool.
+    if pool_lock(nested) {
+        drain_deferred_locked();
+        let pool = &mut *POOL.0.get();
+        let got = match pool.get_mut(class) {
+            Some(head) if !head.is_null() => {
+                let seg = *head;
+                *head = (*seg).next;
+                Some(seg)
+            }
+            _ => None,
+        };
+        pool_unlock();
+        if let Some(seg) = got {
+            // A cold block's pages are already back with the OS.
+            if !is_cold(seg) {
+                CACHED_RESIDENT.fetch_sub(size, Relaxed);
+            }
+            stats::cached_delta(-1);
+            return Ok(Block { addr: seg as usize, size, class: class as u32 });
+        }
+    }
+    // 3. Carve from this thread's chunk (a nested caller takes a chunk
+    //    of its own rather than racing the interrupted carve).
+    let align = if size >= config::page_size() { config::page_size() } else { 16 };
+    if !nested {
+        let start = ((*tb).bump_ptr + align - 1) & !(align - 1);
+        if (*tb).bump_ptr != 0 && start + size <= (*tb).bump_end {
+            (*tb).bump_ptr = start + size;
+            return Ok(Block { addr: start, size, class: class as u32 });
+        }
+    }
+    let len = CHUNK.max(size * 4);
+    let len = config::page_round(len).ok_or(libc::ENOMEM)?;
+    let chunk = sys::mmap_anon(len)?;
+    stats::os_mapped(len);
+    if !nested {
+        (*tb).bump_ptr = chunk + size;
+        (*tb).bump_end = chunk + len;
+    } else {
+        // The rest of this chunk is left for no one: rare (signal
+        // handler splitting while its thread allocates).
+    }
+    Ok(Block { addr: chunk, size, class: class as u32 })
+}
+
+/// Gives a default-allocator block back.
+unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, class: u32) {
+    if class == DEDICATED {
+        if sys::munmap(seg as usize, size).is_ok() {
+            stats::os_unmapped(size);
+        }
+        return;
+    }
+    let class = class as usize;
+    stats::cached_delta(1);
+    CACHED_RESIDENT.fetch_add(size, Relaxed);
+    let nested = (*tb).busy != 0;
+    if !nested && (*tb).cache_bytes + size <= THREAD_CACHE_MAX {
+        if let Some(head) = (*tb).cache.get(class) {
+            (*seg).next = head.load(Relaxed);
+            head.store(seg, Relaxed);
+            (*tb).cache_bytes += size;
+            (*tb).cache_count += 1;
+            return;
+        }
+    }
+    if pool_lock(nested) {
+        drain_deferred_locked();
+        pool_push_locked(seg, class, size);
+        pool_unlock();
+        return;
+    }
+    let mut head = DEFERRED.load(Acquire);
+    loop {
+        (*seg).next = head;
+        match DEFERRED.compare_exchange(head, seg, AcqRel, Acquire) {
+            Ok(_) => return,
+            Err(h) => head = h,
+        }
+    }
+}
+
+/// Moves a thread's cache into the pool (thread exit).
+pub unsafe fn flush_thread_cache() {
+    let tb = thread_state::thread_block();
+    if !pool_lock(false) {
+        return;
+    }
+    drain_deferred_locked();
+    for c in 0..MAX_CLASSES {
+        let Some(head) = (*tb).cache.get(c) else { break };
+        let mut s = head.swap(ptr::null_mut(), Relaxed);
+        let size = class_size(c);
+        while !s.is_null() {
+            let next = (*s).next;
+            pool_push_locked(s, c, size);
+            s = next;
+        }
+    }
+    (*tb).cache_bytes = 0;
+    (*tb).cache_count = 0;
+    pool_unlock();
+}
+
+// ---------------------------------------------------------------------
+// The runtime stack
+// ---------------------------------------------------------------------
+
+/// The top of the calling thread's runtime stack to switch to, or 0 when
+/// already on it; maps it on first use.  None if it cannot be mapped.
+unsafe fn runtime_stack_top(tb: *mut ThreadBlock) -> Option<usize> {
+    if (*tb).rt_top == 0 {
+        let page = config::page_size();
+        let len = config::page_round(RUNTIME_STACK)? + page;
+        let base = sys::mmap_anon(len).ok()?;
+        // The lowest page is a guard: an overflow faults instead of
+        // writing into whatever lies below.
+        let _ = sys::mprotect_none(base, page);
+        stats::os_mapped(len);
+        (*tb).rt_base = base;
+        (*tb).rt_len = len;
+        (*tb).rt_top = base + len;
+    }
+    let sp = crate::arch::current::stack_pointer();
+    if sp > (*tb).rt_base && sp <= (*tb).rt_top {
+        Some(0)
+    } else {
+        Some((*tb).rt_top)
+    }
+}
+
+/// Runs `f` on the calling thread's runtime stack (at least
+/// `RUNTIME_STACK` bytes, whatever stack the caller was on) with the
+/// split-stack limit all ones.  Ends the process if no runtime stack can
+/// be mapped (the caller may have too little stack to report anything).
+pub fn on_runtime_stack<F: FnOnce()>(f: F) {
+    extern "C" fn tramp<F: FnOnce()>(p: *mut c_void) {
+        // SAFETY: `p` is the `Option<F>` below, alive for the whole call.
+        unsafe {
+            if let Some(f) = (*(p as *mut Option<F>)).take() {
+                f()
+            }
+        }
+    }
+    let tb = thread_state::thread_block();
+    // SAFETY: tb is this thread's block; on_stack switches to a mapped,
+    // 16-byte aligned stack top (or stays) and comes back.
+    unsafe {
+        let Some(top) = runtime_stack_top(tb) else { no_runtime_stack() };
+        let mut slot = Some(f);
+        crate::arch::current::splitstack_on_stack(tramp::<F>, &mut slot as *mut Option<F> as *mut c_void, top);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn no_runtime_stack() -> ! {
+    Msg::new().s("out of memory: cannot map the ").dec(RUNTIME_STACK as u64).s("-byte runtime stack; aborting").fatal()
+}
+
+/// Frees the calling thread's runtime stack (thread exit; the caller is
+/// not on it).
+pub unsafe fn free_runtime_stack() {
+    let tb = thread_state::thread_block();
+    if (*tb).rt_top != 0 {
+        if sys::munmap((*tb).rt_base, (*tb).rt_len).is_ok() {
+            stats::os_unmapped((*tb).rt_len);
+        }
+        (*tb).rt_top = 0;
+        (*tb).rt_base = 0;
+        (*tb).rt_len = 0;
+    }
+}
+
+// ---------------------------------------------------------------------
+// Segments
+// ---------------------------------------------------------------------
+
+/// Why a segment could not be had.
+pub struct AllocError {
+    /// Bytes asked of the allocator.
+    pub bytes: usize,
+    pub errno: i32,
+    /// The registered allocator failed (rather than the OS).
+    pub custom: bool,
+}
+
+/// Allocates a segment with at least `usable` bytes of stack; runs on the
+/// runtime stack.  `depth` is its position in a chain (1 = first).
+pub fn alloc_segment(usable: usize, depth: u32) -> Result<*mut StackSegment, AllocError> {
+    let mut out = Err(AllocError { bytes: 0, errno: libc::ENOMEM, custom: false });
+    on_runtime_stack(|| {
+        // SAFETY: runs on this thread's runtime stack; every block comes
+        // from an allocator and is at least `total` bytes.
+        out = unsafe { alloc_segment_here(usable, depth) };
+    });
+    out
+}
+
+unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, AllocError> {
+    let Some(total) = usable.checked_add(HEADER + META_BYTES + 15).map(|v| v & !15) else {
+        return Err(AllocError { bytes: usize::MAX, errno: libc::ENOMEM, custom: false });
+    };
+    let tb = thread_state::thread_block();
+    let rec = CURRENT.load(Acquire);
+    let (block, origin) = if rec.is_null() {
+        let saved = (*tb).busy;
+        (*tb).busy = 1;
+        let r = default_alloc(tb, total);
+        (*tb).busy = saved;
+        match r {
+            Ok(b) => (b, ptr::null()),
+            Err(errno) => return Err(AllocError { bytes: total, errno, custom: false }),
+        }
+    } else {
+        let a = &(*rec).a;
+        let Some(alloc) = a.allocate else {
+            return Err(AllocError { bytes: total, errno: libc::EINVAL, custom: true });
+        };
+        let mut mask = 0u64;
+        sys::block_all(&mut mask);
+        let p = alloc(a.user, total);
+        sys::restore_mask(&mask);
+        if p.is_null() {
+            return Err(AllocError { bytes: total, errno: libc::ENOMEM, custom: true });
+        }
+        if (p as usize) % 16 != 0 {
+            Msg::new().s("the registered allocator returned ").hex(p as usize).s(", which is not 16-byte aligned; giving it back").emit();
+            if let Some(free) = a.free {
+                sys::block_all(&mut mask);
+                free(a.user, p, total);
+                sys::restore_mask(&mask);
+            }
+            return Err(AllocError { bytes: total, errno: libc::EINVAL, custom: true });
+        }
+        (Block { addr: p as usize, size: total, class: DEDICATED }, rec as *const AllocatorRecord)
+    };
+    let seg = block.addr as *mut StackSegment;
+    seg.write(StackSegment {
+        prev: ptr::null_mut(),
+        next: ptr::null_mut(),
+        size: block.size - HEADER,
+        old_stack: ptr::null_mut(),
+        dynamic_allocation: ptr::null_mut(),
+        free_dynamic_allocation: ptr::null_mut(),
+        extra: ptr::null_mut(),
+    });
+    meta(seg, block.size).write(SegmentMeta {
+        magic: MAGIC ^ seg as usize,
+        origin,
+        block_size: block.size,
+        class: block.class,
+        depth,
+        reserved: 0,
+    });
+    stats::segment_allocated(depth);
+    Ok(seg)
+}
+
+/// Depth of a segment in its chain (1 for a first segment).
+pub unsafe fn depth(seg: *mut StackSegment) -> u32 {
+    let m = our_meta(seg);
+    if m.is_null() {
+        1
+    } else {
+        (*m).depth
+    }
+}
+
+/// Sets the chain depth recorded for a segment.
+pub unsafe fn set_depth(seg: *mut StackSegment, d: u32) {
+    let m = our_meta(seg);
+    if !m.is_null() {
+        (*m).depth = d;
+    }
+}
+
+/// Frees one segment (its alloca blocks were freed by the caller) to the
+/// allocator that gave it.  Must run on the runtime stack.
+pub unsafe fn free_segment_here(seg: *mut StackSegment) {
+    let m = our_meta(seg);
+    if m.is_null() {
+        // Not ours: a libgcc runtime copy made it with one mmap.
+        let len = (*seg).size + HEADER;
+        if let Err(errno) = sys::munmap(seg as usize, len) {
+            Msg::new()
+                .s("cannot free the stack segment at ")
+                .hex(seg as usize)
+                .s(": not made by this runtime and munmap failed (errno ")
+                .dec(errno as u64)
+                .s("); its header is corrupt; aborting")
+                .fatal();
+        }
+        stats::foreign_freed();
+        return;
+    }
+    let origin = (*m).origin;
+    let size = (*m).block_size;
+    let class = (*m).class;
+    stats::segment_freed();
+    if origin.is_null() {
+        let tb = thread_state::thread_block();
+        let saved = (*tb).busy;
+        (*tb).busy = 1;
+        default_free(tb, seg, size, class);
+        (*tb).busy = saved;
+    } else {
+        let a = &(*origin).a;
+        if let Some(free) = a.free {
+            (*m).magic = 0;
+            let mut mask = 0u64;
+            sys::block_all(&mut mask);
+            free(a.user, seg as *mut c_void, size);
+            sys::restore_mask(&mask);
+        }
+    }
+}
+
+/// Total cached resident bytes (for statistics).
+pub fn cached_resident() -> usize {
+    CACHED_RESIDENT.load(Relaxed)
+}
