@@ -4,6 +4,8 @@
 #   make demo       build and run demo/demo.c against the static library
 #   make test       every test (the README's test command)
 #   make header     regenerate include/splitstack.h with cbindgen
+#   make lib-aarch64   cross-built libraries in build/aarch64/
+#   make test-aarch64  the aarch64 suite under qemu (needs the cross tools)
 
 CARGO    ?= cargo
 CC       ?= gcc
@@ -11,7 +13,7 @@ BUILD    := build
 RUSTLIB  := target/release/libsplitstack.a
 SOURCES  := $(wildcard src/*.rs src/*/*.rs asm/*/*.S asm/*/*.h) Cargo.toml build.rs
 
-.PHONY: all lib demo test header header-check cargo-test c-tests gcc-suite clean
+.PHONY: all lib demo test header header-check cargo-test c-tests gcc-suite clean lib-aarch64 test-aarch64
 
 all: lib
 
@@ -35,10 +37,68 @@ $(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o
 	rm -f $@
 	ar rcs $@ $<
 
-# --wrap binds the wrapper's __real_pthread_create to libc's
-# pthread_create; -z now keeps the dynamic linker off the __morestack path.
-$(BUILD)/libsplitstack.so: $(BUILD)/splitstack.o
-	$(CC) -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so
+# The shared library proper.  --wrap binds the wrapper's
+# __real_pthread_create to libc's pthread_create; -z now keeps the dynamic
+# linker off the __morestack path.
+$(BUILD)/libsplitstack.so.0: $(BUILD)/splitstack.o
+	$(CC) -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
+
+# What -lsplitstack finds: a linker script adding a small object that makes
+# sure __morestack_non_split has a PLT entry (see asm/x86_64/pltref.S).
+$(BUILD)/libsplitstack_pltref.o: asm/x86_64/pltref.S
+	@mkdir -p $(BUILD)
+	$(CC) -c -o $@ $<
+
+$(BUILD)/libsplitstack.so: $(BUILD)/libsplitstack.so.0 $(BUILD)/libsplitstack_pltref.o
+	printf '/* GNU ld script: the runtime and the object that keeps a PLT entry\n   for __morestack_non_split (see asm/x86_64/pltref.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_pltref.o )\n' > $@
+
+# ---------------------------------------------------------------------
+# aarch64, cross-built: build/aarch64/libsplitstack.{a,so}, the same recipe
+# with the aarch64-linux-gnu tools, and Debian's rustc (rustc-web, with the
+# arm64 standard library) for the Rust part in its own target directory.
+# `make test-aarch64` runs the aarch64 suite under qemu-aarch64 at 4, 16
+# and 64 KiB pages (tests/aarch64/run.sh); `make test` runs it too when
+# the cross tools are installed (.ci/run installs them).
+A64         := $(BUILD)/aarch64
+A64_CROSS   ?= aarch64-linux-gnu-
+A64_RUSTC   ?= /usr/bin/rustc
+A64_TARGET  := aarch64-unknown-linux-gnu
+A64_TDIR    := target/aarch64
+A64_RUSTLIB := $(A64_TDIR)/$(A64_TARGET)/release/libsplitstack.a
+# __morestack_large_model is an x86_64 entry point (-mcmodel=large).
+A64_EXPORTS := $(filter-out __morestack_large_model,$(shell cat exports.txt))
+
+lib-aarch64: $(A64)/libsplitstack.a $(A64)/libsplitstack.so
+
+$(A64_RUSTLIB): $(SOURCES)
+	RUSTC=$(A64_RUSTC) CARGO_TARGET_DIR=$(A64_TDIR) \
+	  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=$(A64_CROSS)gcc \
+	  $(CARGO) build --release --quiet --target $(A64_TARGET)
+
+# As for the host, except: the bitcode sections of Debian's standard
+# library are dropped first (binutils' LLVM plugin cannot read them and
+# says so, loudly), and compiler-rt's __gcc_personality_v0, which Debian's
+# aarch64 compiler_builtins carries, is left out so that the program's
+# libgcc supplies the personality of __morestack, as on x86_64.
+$(A64)/splitstack.o: $(A64_RUSTLIB) exports.txt
+	@mkdir -p $(A64)
+	printf '%s\n' $(A64_EXPORTS) > $(A64)/exports.txt
+	$(A64_CROSS)objcopy --remove-section=.llvmbc --remove-section=.llvmcmd $(A64_RUSTLIB) $(A64)/rust.a
+	if $(A64_CROSS)ar t $(A64)/rust.a | grep -qx gcc_personality_v0.c.o; then \
+	  $(A64_CROSS)ar d $(A64)/rust.a gcc_personality_v0.c.o; fi
+	$(A64_CROSS)ld -r --gc-sections $(addprefix -u ,$(A64_EXPORTS)) -o $(A64)/prelink.o $(A64)/rust.a
+	$(A64_CROSS)objcopy --keep-global-symbols=$(A64)/exports.txt --keep-global-symbol=__real_pthread_create \
+	  --strip-symbol=rust_eh_personality $(A64)/prelink.o $@
+
+$(A64)/libsplitstack.a: $(A64)/splitstack.o
+	rm -f $@
+	$(A64_CROSS)ar rcs $@ $<
+
+$(A64)/libsplitstack.so: $(A64)/splitstack.o
+	$(A64_CROSS)gcc -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so
+
+test-aarch64:
+	sh tests/aarch64/run.sh
 
 demo: lib
 	$(CC) -O2 -fsplit-stack -Iinclude demo/demo.c $(BUILD)/libsplitstack.a -o $(BUILD)/demo
@@ -49,6 +109,13 @@ header:
 
 test: lib
 	sh tests/run-all.sh
+
+# Benchmarks against libgcc's runtime (bench/README.md); BENCH_QUICK=1 for a
+# one-minute run.  Writes bench/results/.
+.PHONY: bench
+bench: lib
+	sh bench/build.sh
+	python3 bench/run.py
 
 clean:
 	$(CARGO) clean

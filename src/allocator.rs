@@ -35,7 +35,7 @@ use crate::{stats, sys};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
+use core::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 
 /// Bytes at the top of each block holding [`SegmentMeta`].
 pub(crate) const META_BYTES: usize = 64;
@@ -57,7 +57,8 @@ pub struct SegmentMeta {
     block_size: usize,
     class: u32,
     depth: u32,
-    reserved: usize,
+    /// The slab of a sub-page block (NULL for other blocks).
+    slab: *mut Slab,
 }
 
 /// Current version of [`SplitstackAllocator`].
@@ -215,17 +216,30 @@ static DEFERRED: AtomicPtr<StackSegment> = AtomicPtr::new(ptr::null_mut());
 /// Resident bytes of cached blocks (thread caches and pool), process-wide.
 static CACHED_RESIDENT: AtomicUsize = AtomicUsize::new(0);
 
-/// Takes the pool lock; a nested caller (signal handler on a thread that
-/// is inside the allocator) only tries once, others spin briefly.
-fn pool_lock(nested: bool) -> bool {
-    let tries = if nested { 1 } else { 10_000 };
-    for _ in 0..tries {
-        if POOL_LOCK.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
+/// Takes a spin lock.  A nested caller (a signal handler on a thread that
+/// is inside the allocator, which may hold the lock itself) only tries
+/// once; others wait, yielding the CPU now and then (the holder is another
+/// thread, inside a few dozen instructions).
+fn spin_lock(lock: &AtomicBool, nested: bool) -> bool {
+    let mut spins = 0u32;
+    loop {
+        if lock.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
             return true;
         }
-        core::hint::spin_loop();
+        if nested {
+            return false;
+        }
+        spins = spins.wrapping_add(1);
+        if spins % 1024 == 0 {
+            sys::sched_yield();
+        } else {
+            core::hint::spin_loop();
+        }
     }
-    false
+}
+
+fn pool_lock(nested: bool) -> bool {
+    spin_lock(&POOL_LOCK, nested)
 }
 
 fn pool_unlock() {
@@ -301,8 +315,14 @@ unsafe fn drain_deferred_locked() {
     while !s.is_null() {
         let next = (*s).next;
         let m = meta(s, (*s).size + HEADER);
-        let class = (*m).class as usize;
-        pool_push_locked(s, class, (*m).block_size);
+        if (*m).slab.is_null() {
+            let size = (*m).block_size;
+            CACHED_RESIDENT.fetch_add(size, Relaxed);
+            pool_push_locked(s, (*m).class as usize, size);
+        } else {
+            // Belongs to a slab: leave it for the slab path.
+            defer(s);
+        }
         s = next;
     }
 }
@@ -315,18 +335,21 @@ struct Block {
     addr: usize,
     size: usize,
     class: u32,
+    slab: *mut Slab,
 }
 
 /// Takes a block of `total` bytes (16-byte multiple) from the default
 /// allocator.
-unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32> {
+unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result<Block, i32> {
     let Some((class, size)) = class_for(total) else {
         let len = config::page_round(total).ok_or(libc::ENOMEM)?;
         let addr = sys::mmap_anon(len)?;
         stats::os_mapped(len);
-        return Ok(Block { addr, size: len, class: DEDICATED });
+        return Ok(Block { addr, size: len, class: DEDICATED, slab: ptr::null_mut() });
     };
-    let nested = (*tb).busy != 0;
+    if size < config::page_size() {
+        return slab_alloc(class, size, nested);
+    }
     // 1. This thread's cache.
     if !nested {
         if let Some(head) = (*tb).cache.get(class) {
@@ -337,7 +360,7 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32
                 (*tb).cache_count -= 1;
                 CACHED_RESIDENT.fetch_sub(size, Relaxed);
                 stats::cached_delta(-1);
-                return Ok(Block { addr: seg as usize, size, class: class as u32 });
+                return Ok(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() });
             }
         }
     }
@@ -360,7 +383,7 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32
                 CACHED_RESIDENT.fetch_sub(size, Relaxed);
             }
             stats::cached_delta(-1);
-            return Ok(Block { addr: seg as usize, size, class: class as u32 });
+            return Ok(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() });
         }
     }
     // 3. Carve from this thread's chunk (a nested caller takes a chunk
@@ -370,7 +393,16 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32
         let start = ((*tb).bump_ptr + align - 1) & !(align - 1);
         if (*tb).bump_ptr != 0 && start + size <= (*tb).bump_end {
             (*tb).bump_ptr = start + size;
-            return Ok(Block { addr: start, size, class: class as u32 });
+            return Ok(Block { addr: start, size, class: class as u32, slab: ptr::null_mut() });
+        }
+    }
+    // Before mapping a new chunk, take over what an exited thread left of
+    // its own.
+    if !nested {
+        if let Some((start, end)) = take_remainder(size, align) {
+            (*tb).bump_ptr = start + size;
+            (*tb).bump_end = end;
+            return Ok(Block { addr: start, size, class: class as u32, slab: ptr::null_mut() });
         }
     }
     let len = CHUNK.max(size * 4);
@@ -384,11 +416,11 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize) -> Result<Block, i32
         // The rest of this chunk is left for no one: rare (signal
         // handler splitting while its thread allocates).
     }
-    Ok(Block { addr: chunk, size, class: class as u32 })
+    Ok(Block { addr: chunk, size, class: class as u32, slab: ptr::null_mut() })
 }
 
 /// Gives a default-allocator block back.
-unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, class: u32) {
+unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, class: u32, nested: bool) {
     if class == DEDICATED {
         if sys::munmap(seg as usize, size).is_ok() {
             stats::os_unmapped(size);
@@ -397,8 +429,17 @@ unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize
     }
     let class = class as usize;
     stats::cached_delta(1);
+    let slab = (*meta(seg, size)).slab;
+    if !slab.is_null() {
+        if SLAB_LOCK.lock(nested) {
+            slab_free_locked(slab, seg as usize);
+            SLAB_LOCK.unlock();
+        } else {
+            defer(seg);
+        }
+        return;
+    }
     CACHED_RESIDENT.fetch_add(size, Relaxed);
-    let nested = (*tb).busy != 0;
     if !nested && (*tb).cache_bytes + size <= THREAD_CACHE_MAX {
         if let Some(head) = (*tb).cache.get(class) {
             (*seg).next = head.load(Relaxed);
@@ -414,6 +455,13 @@ unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize
         pool_unlock();
         return;
     }
+    CACHED_RESIDENT.fetch_sub(size, Relaxed);
+    defer(seg);
+}
+
+/// Leaves a free block for the next pool or slab user (push-only list:
+/// safe from any context, no ABA).
+unsafe fn defer(seg: *mut StackSegment) {
     let mut head = DEFERRED.load(Acquire);
     loop {
         (*seg).next = head;
@@ -424,13 +472,204 @@ unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize
     }
 }
 
-/// Moves a thread's cache into the pool (thread exit).
+// ---------------------------------------------------------------------
+// Slabs: blocks smaller than a page (only with a small minimum segment
+// size and reserve).  A slab holds SLAB_BLOCKS blocks of one class after a
+// 64-byte header; when every block of a slab is free and the cache is over
+// its high-water mark, all its pages but the header's go back to the OS.
+// ---------------------------------------------------------------------
+
+const SLAB_BLOCKS: usize = 64;
+const SLAB_HEADER: usize = 64;
+
+/// A slab's header (at its base).
+#[repr(C)]
+pub struct Slab {
+    class: usize,
+    size: usize,
+    len: usize,
+    /// Bit i set: block i is free.
+    free_mask: u64,
+    /// Bit i set: block i is free and its memory counted as resident.
+    resident_mask: u64,
+    /// Doubly linked list of slabs with a free block, per class.
+    next: *mut Slab,
+    prev: *mut Slab,
+}
+
+struct SlabLock(AtomicBool);
+impl SlabLock {
+    fn lock(&self, nested: bool) -> bool {
+        spin_lock(&self.0, nested)
+    }
+    fn unlock(&self) {
+        self.0.store(false, Release);
+    }
+}
+static SLAB_LOCK: SlabLock = SlabLock(AtomicBool::new(false));
+struct Partial(UnsafeCell<[*mut Slab; MAX_CLASSES]>);
+// SAFETY: only touched with SLAB_LOCK held.
+unsafe impl Sync for Partial {}
+static PARTIAL: Partial = Partial(UnsafeCell::new([ptr::null_mut(); MAX_CLASSES]));
+
+unsafe fn partial_push(s: *mut Slab) {
+    let list = &mut *PARTIAL.0.get();
+    let Some(head) = list.get_mut((*s).class) else { return };
+    (*s).prev = ptr::null_mut();
+    (*s).next = *head;
+    if !head.is_null() {
+        (**head).prev = s;
+    }
+    *head = s;
+}
+
+unsafe fn partial_remove(s: *mut Slab) {
+    let list = &mut *PARTIAL.0.get();
+    let Some(head) = list.get_mut((*s).class) else { return };
+    if (*s).prev.is_null() {
+        *head = (*s).next;
+    } else {
+        (*(*s).prev).next = (*s).next;
+    }
+    if !(*s).next.is_null() {
+        (*(*s).next).prev = (*s).prev;
+    }
+    (*s).next = ptr::null_mut();
+    (*s).prev = ptr::null_mut();
+}
+
+unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i32> {
+    if !SLAB_LOCK.lock(nested) {
+        // A signal handler on a thread that holds the slab lock: give it
+        // a block of its own rather than wait for ourselves.
+        let len = config::page_round(size).ok_or(libc::ENOMEM)?;
+        let addr = sys::mmap_anon(len)?;
+        stats::os_mapped(len);
+        return Ok(Block { addr, size: len, class: DEDICATED, slab: ptr::null_mut() });
+    }
+    drain_deferred_slab_locked();
+    let list = &mut *PARTIAL.0.get();
+    let mut s = list.get(class).copied().unwrap_or(ptr::null_mut());
+    if s.is_null() {
+        let len = match config::page_round(SLAB_HEADER + SLAB_BLOCKS * size) {
+            Some(l) => l,
+            None => {
+                SLAB_LOCK.unlock();
+                return Err(libc::ENOMEM);
+            }
+        };
+        let base = match sys::mmap_anon(len) {
+            Ok(b) => b,
+            Err(e) => {
+                SLAB_LOCK.unlock();
+                return Err(e);
+            }
+        };
+        stats::os_mapped(len);
+        s = base as *mut Slab;
+        s.write(Slab { class, size, len, free_mask: u64::MAX, resident_mask: 0, next: ptr::null_mut(), prev: ptr::null_mut() });
+        partial_push(s);
+    }
+    let i = (*s).free_mask.trailing_zeros() as usize;
+    let bit = 1u64 << i;
+    (*s).free_mask &= !bit;
+    if (*s).resident_mask & bit != 0 {
+        (*s).resident_mask &= !bit;
+        CACHED_RESIDENT.fetch_sub(size, Relaxed);
+        stats::cached_delta(-1);
+    }
+    if (*s).free_mask == 0 {
+        partial_remove(s);
+    }
+    SLAB_LOCK.unlock();
+    Ok(Block { addr: s as usize + SLAB_HEADER + i * size, size, class: class as u32, slab: s })
+}
+
+/// Returns block `addr` to its slab (lock held).
+unsafe fn slab_free_locked(s: *mut Slab, addr: usize) {
+    let size = (*s).size;
+    let i = (addr - s as usize - SLAB_HEADER) / size;
+    let bit = 1u64 << (i & 63);
+    if (*s).free_mask == 0 {
+        partial_push(s);
+    }
+    (*s).free_mask |= bit;
+    (*s).resident_mask |= bit;
+    CACHED_RESIDENT.fetch_add(size, Relaxed);
+    if (*s).free_mask == u64::MAX && CACHED_RESIDENT.load(Relaxed) > config::cache_max() {
+        let page = config::page_size();
+        if (*s).len > page && sys::madvise_dontneed(s as usize + page, (*s).len - page).is_ok() {
+            let n = (*s).resident_mask.count_ones() as usize;
+            CACHED_RESIDENT.fetch_sub(n * size, Relaxed);
+            stats::cached_delta(-(n as i64));
+            (*s).resident_mask = 0;
+        }
+    }
+}
+
+/// Frees the deferred blocks that belong to slabs (slab lock held); the
+/// others stay deferred for the pool.
+unsafe fn drain_deferred_slab_locked() {
+    let mut s = DEFERRED.swap(ptr::null_mut(), AcqRel);
+    while !s.is_null() {
+        let next = (*s).next;
+        let m = meta(s, (*s).size + HEADER);
+        if !(*m).slab.is_null() {
+            slab_free_locked((*m).slab, s as usize);
+        } else {
+            defer(s);
+        }
+        s = next;
+    }
+}
+
+/// The unused ends of exited threads' chunks, linked through their first
+/// word (`[next, end]` at the start of each range), under the pool lock.
+struct Remainders(UnsafeCell<usize>);
+// SAFETY: only touched with POOL_LOCK held.
+unsafe impl Sync for Remainders {}
+static REMAINDERS: Remainders = Remainders(UnsafeCell::new(0));
+
+/// A remainder with room for one `size` block at `align`, as (start, end).
+unsafe fn take_remainder(size: usize, align: usize) -> Option<(usize, usize)> {
+    if !pool_lock(false) {
+        return None;
+    }
+    let mut prev: *mut usize = REMAINDERS.0.get();
+    let mut r = *prev;
+    let mut found = None;
+    while r != 0 {
+        let next = *(r as *const usize);
+        let end = *((r + 8) as *const usize);
+        let start = (r + align - 1) & !(align - 1);
+        if start + size <= end {
+            *prev = next;
+            found = Some((start, end));
+            break;
+        }
+        prev = r as *mut usize;
+        r = next;
+    }
+    pool_unlock();
+    found
+}
+
+/// Moves a thread's cache into the pool and the rest of its chunk onto
+/// the remainder list (thread exit).
 pub unsafe fn flush_thread_cache() {
     let tb = thread_state::thread_block();
     if !pool_lock(false) {
         return;
     }
     drain_deferred_locked();
+    let (start, end) = (((*tb).bump_ptr + 15) & !15, (*tb).bump_end);
+    if (*tb).bump_ptr != 0 && end > start && end - start >= 1024 {
+        *(start as *mut usize) = *REMAINDERS.0.get();
+        *((start + 8) as *mut usize) = end;
+        *REMAINDERS.0.get() = start;
+    }
+    (*tb).bump_ptr = 0;
+    (*tb).bump_end = 0;
     for c in 0..MAX_CLASSES {
         let Some(head) = (*tb).cache.get(c) else { break };
         let mut s = head.swap(ptr::null_mut(), Relaxed);
@@ -548,9 +787,13 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
     let tb = thread_state::thread_block();
     let rec = CURRENT.load(Acquire);
     let (block, origin) = if rec.is_null() {
+        // A signal handler that allocates while this thread is already in
+        // here is "nested": it keeps off the thread's cache and bump region.
         let saved = (*tb).busy;
         (*tb).busy = 1;
-        let r = default_alloc(tb, total);
+        compiler_fence(SeqCst);
+        let r = default_alloc(tb, total, saved != 0);
+        compiler_fence(SeqCst);
         (*tb).busy = saved;
         match r {
             Ok(b) => (b, ptr::null()),
@@ -577,7 +820,7 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
             }
             return Err(AllocError { bytes: total, errno: libc::EINVAL, custom: true });
         }
-        (Block { addr: p as usize, size: total, class: DEDICATED }, rec as *const AllocatorRecord)
+        (Block { addr: p as usize, size: total, class: DEDICATED, slab: ptr::null_mut() }, rec as *const AllocatorRecord)
     };
     let seg = block.addr as *mut StackSegment;
     seg.write(StackSegment {
@@ -595,7 +838,7 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
         block_size: block.size,
         class: block.class,
         depth,
-        reserved: 0,
+        slab: block.slab,
     });
     stats::segment_allocated(depth);
     Ok(seg)
@@ -646,7 +889,9 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
         let tb = thread_state::thread_block();
         let saved = (*tb).busy;
         (*tb).busy = 1;
-        default_free(tb, seg, size, class);
+        compiler_fence(SeqCst);
+        default_free(tb, seg, size, class, saved != 0);
+        compiler_fence(SeqCst);
         (*tb).busy = saved;
     } else {
         let a = &(*origin).a;

@@ -46,6 +46,12 @@ pub unsafe fn madvise_dontneed(addr: usize, len: usize) -> SysResult {
     check(syscall6(SYS_MADVISE, addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0))
 }
 
+/// Gives up the CPU (spin-lock back-off).
+pub fn sched_yield() {
+    // SAFETY: no arguments, no memory.
+    unsafe { syscall6(SYS_SCHED_YIELD, 0, 0, 0, 0, 0, 0) };
+}
+
 /// Writes all of `buf` to file descriptor `fd`, retrying on short writes
 /// and EINTR; gives up silently on other errors (used for diagnostics).
 pub fn write_all(fd: i32, mut buf: &[u8]) {

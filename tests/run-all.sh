@@ -58,9 +58,9 @@ check_exports() {
     done
 }
 run "static library defines every exported symbol" check_exports "$B/libsplitstack.a"
-run "shared library exports every exported symbol" check_exports "$B/libsplitstack.so"
+run "shared library exports every exported symbol" check_exports "$B/libsplitstack.so.0"
 only_exports() {
-    extra=$(readelf -sW --dyn-syms "$B/libsplitstack.so" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 != "" {print $8}' | sed 's/@.*//' | sort -u | grep -vxF -f exports.txt)
+    extra=$(readelf -sW --dyn-syms "$B/libsplitstack.so.0" | awk '$5 == "GLOBAL" && $7 != "UND" && $8 != "" {print $8}' | sed 's/@.*//' | sort -u | grep -vxF -f exports.txt)
     [ -z "$extra" ] || { echo "unexpected exports: $extra"; return 1; }
 }
 run "shared library exports nothing else" only_exports

@@ -127,6 +127,7 @@ pub(crate) const SYS_MPROTECT: usize = 10;
 pub(crate) const SYS_MUNMAP: usize = 11;
 pub(crate) const SYS_RT_SIGPROCMASK: usize = 14;
 pub(crate) const SYS_MADVISE: usize = 28;
+pub(crate) const SYS_SCHED_YIELD: usize = 24;
 
 #[cfg(test)]
 mod tests {
