@@ -43,14 +43,15 @@ $(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o
 $(BUILD)/libsplitstack.so.0: $(BUILD)/splitstack.o
 	$(CC) -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
 
-# What -lsplitstack finds: a linker script adding a small object that makes
-# sure __morestack_non_split has a PLT entry (see asm/x86_64/pltref.S).
-$(BUILD)/libsplitstack_pltref.o: asm/x86_64/pltref.S
+# What -lsplitstack finds: a linker script adding the program's own
+# __morestack and __morestack_non_split stubs (see asm/x86_64/shared_stubs.S:
+# without them gold rewrites every split-stack function of the program).
+$(BUILD)/libsplitstack_stubs.o: asm/x86_64/shared_stubs.S
 	@mkdir -p $(BUILD)
 	$(CC) -c -o $@ $<
 
-$(BUILD)/libsplitstack.so: $(BUILD)/libsplitstack.so.0 $(BUILD)/libsplitstack_pltref.o
-	printf '/* GNU ld script: the runtime and the object that keeps a PLT entry\n   for __morestack_non_split (see asm/x86_64/pltref.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_pltref.o )\n' > $@
+$(BUILD)/libsplitstack.so: $(BUILD)/libsplitstack.so.0 $(BUILD)/libsplitstack_stubs.o
+	printf '/* GNU ld script: the runtime, and the stubs that keep gold from treating\n   __morestack as non-split code (see asm/x86_64/shared_stubs.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_stubs.o )\n' > $@
 
 # ---------------------------------------------------------------------
 # aarch64, cross-built: build/aarch64/libsplitstack.{a,so}, the same recipe

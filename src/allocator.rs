@@ -805,18 +805,14 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
             return Err(AllocError { bytes: total, errno: libc::EINVAL, custom: true });
         };
         let mut mask = 0u64;
-        sys::block_all(&mut mask);
-        let p = alloc(a.user, total);
-        sys::restore_mask(&mask);
+        let p = call_user(&mut mask, || alloc(a.user, total));
         if p.is_null() {
             return Err(AllocError { bytes: total, errno: libc::ENOMEM, custom: true });
         }
         if (p as usize) % 16 != 0 {
             Msg::new().s("the registered allocator returned ").hex(p as usize).s(", which is not 16-byte aligned; giving it back").emit();
             if let Some(free) = a.free {
-                sys::block_all(&mut mask);
-                free(a.user, p, total);
-                sys::restore_mask(&mask);
+                call_user(&mut mask, || free(a.user, p, total));
             }
             return Err(AllocError { bytes: total, errno: libc::EINVAL, custom: true });
         }
@@ -842,6 +838,22 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
     });
     stats::segment_allocated(depth);
     Ok(seg)
+}
+
+/// Runs a registered allocator's callback (on the runtime stack): signals
+/// blocked, so callbacks never nest on a thread and no handler runs while
+/// the limit is off; the limit 0, so a callback compiled with
+/// -fsplit-stack never splits (it has the runtime stack, `RUNTIME_STACK`
+/// bytes above a guard page, to itself) and cannot re-enter the allocator.
+#[inline(always)]
+unsafe fn call_user<R>(mask: &mut u64, f: impl FnOnce() -> R) -> R {
+    sys::block_all(mask);
+    let saved = crate::arch::current::get_guard();
+    crate::arch::current::set_guard(0);
+    let r = f();
+    crate::arch::current::set_guard(saved);
+    sys::restore_mask(mask);
+    r
 }
 
 /// Depth of a segment in its chain (1 for a first segment).
@@ -898,9 +910,7 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
         if let Some(free) = a.free {
             (*m).magic = 0;
             let mut mask = 0u64;
-            sys::block_all(&mut mask);
-            free(a.user, seg as *mut c_void, size);
-            sys::restore_mask(&mask);
+            call_user(&mut mask, || free(a.user, seg as *mut c_void, size));
         }
     }
 }

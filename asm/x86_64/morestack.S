@@ -103,8 +103,13 @@
  * ------------------------------------------------------------------- */
 	.globl	__morestack
 	.type	__morestack, @function
+	/* The name a program linked with the shared library reaches it by
+	 * (see shared_stubs.S). */
+	.globl	__splitstack_morestack_impl
+	.type	__splitstack_morestack_impl, @function
 	.p2align 4
 __morestack:
+__splitstack_morestack_impl:
 .Lmorestack:
 	.cfi_startproc
 	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
@@ -328,8 +333,11 @@ DW.ref.__gcc_personality_v0:
  * ------------------------------------------------------------------- */
 	.globl	__morestack_non_split
 	.type	__morestack_non_split, @function
+	.globl	__splitstack_morestack_non_split_impl
+	.type	__splitstack_morestack_non_split_impl, @function
 	.p2align 4
 __morestack_non_split:
+__splitstack_morestack_non_split_impl:
 	.cfi_startproc
 	.cfi_def_cfa %rsp, 16
 	.cfi_offset %rip, -8
