@@ -706,6 +706,12 @@ unsafe fn runtime_stack_top(tb: *mut ThreadBlock) -> Option<usize> {
     }
     let sp = crate::arch::current::stack_pointer();
     if sp > (*tb).rt_base && sp <= (*tb).rt_top {
+        // Already on it (a signal handler that interrupted a runtime-stack
+        // call on the same stack): carry on below.
+        Some(0)
+    } else if (*tb).rt_depth != 0 {
+        // A handler on an alternate stack interrupted a runtime-stack call:
+        // the runtime stack's top is in use, so stay on the handler's stack.
         Some(0)
     } else {
         Some((*tb).rt_top)
@@ -731,7 +737,11 @@ pub fn on_runtime_stack<F: FnOnce()>(f: F) {
     unsafe {
         let Some(top) = runtime_stack_top(tb) else { no_runtime_stack() };
         let mut slot = Some(f);
+        (*tb).rt_depth += 1;
+        compiler_fence(SeqCst);
         crate::arch::current::splitstack_on_stack(tramp::<F>, &mut slot as *mut Option<F> as *mut c_void, top);
+        compiler_fence(SeqCst);
+        (*tb).rt_depth -= 1;
     }
 }
 

@@ -68,6 +68,9 @@ pub struct ThreadBlock {
     pub cache_count: usize,
     /// Nonzero once the exit destructor is registered for this thread.
     pub registered: usize,
+    /// How many runtime-stack calls are under way on this thread (a signal
+    /// handler can start one while the thread is in another).
+    pub rt_depth: usize,
     /// Nonzero while the thread is inside the default allocator (a signal
     /// handler that allocates then keeps off the thread's cache).
     pub busy: usize,

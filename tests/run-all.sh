@@ -96,6 +96,11 @@ for mode in static shared; do
     run "no malloc/free/mem* on the __morestack path [$mode]" env LD_PRELOAD="$T/count_libc.so" "$T/hot_$mode" 20000
 done
 
+echo "== one million live contexts (dense settings)"
+gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
+    && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
+grep -E "contexts:|released" "$T/1,000,000_contexts:_VMAs,_RSS_and_release_within_bounds.log" 2>/dev/null | sed 's/^/    /'
+
 echo "== C test suite (c-tests/run-suite.sh)"
 for rt in static shared; do
     RUNTIME=$rt LIBDIR=$B sh c-tests/run-suite.sh > "$T/c-tests-$rt.log" 2>&1
