@@ -37,8 +37,9 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 
-/// Bytes at the top of each block holding [`SegmentMeta`].
-pub(crate) const META_BYTES: usize = 64;
+/// Bytes at the top of each block holding [`SegmentMeta`] (the assembly's
+/// SS_SEG_META).
+pub(crate) const META_BYTES: usize = crate::arch::current::SS_SEG_META;
 const MAGIC: usize = 0x5350_4c54_5345_474d;
 /// Class index of blocks mapped on their own.
 const DEDICATED: u32 = u32::MAX;

@@ -30,7 +30,11 @@ use crate::diag::Msg;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
-static RESERVE: AtomicUsize = AtomicUsize::new(0);
+/// The reserve; read by `__morestack`'s warm path in the assembly (hence
+/// the fixed name; 0 until start-up has run).
+#[no_mangle]
+static splitstack_reserve_bytes: AtomicUsize = AtomicUsize::new(0);
+use splitstack_reserve_bytes as RESERVE;
 static MIN_SEGMENT: AtomicUsize = AtomicUsize::new(0);
 static CACHE_MAX: AtomicUsize = AtomicUsize::new(0);
 static DEFAULT_RESERVE: AtomicUsize = AtomicUsize::new(0);

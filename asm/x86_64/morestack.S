@@ -132,6 +132,87 @@ __splitstack_morestack_impl:
 	movq	%rcx, -SS_FRAME_RCX(%rbp)
 	movq	%r8, -SS_FRAME_R8(%rbp)
 	movq	%r9, -SS_FRAME_R9(%rbp)
+
+	/* Count the call (per thread, no atomic needed). */
+	movq	splitstack_thread@gottpoff(%rip), %rax
+	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
+
+	/* Remember what to go back to. */
+	movq	GUARD, %rax
+	movq	%rax, -SS_FRAME_OLD_GUARD(%rbp)
+	movq	__morestack_current_segment@gottpoff(%rip), %rsi
+	movq	%fs:(%rsi), %rcx		/* rcx = current segment (cur) */
+	movq	%rcx, -SS_FRAME_OLD_SEGMENT(%rbp)
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+
+	/* WARM PATH, all in registers (no vector register touched, no call):
+	 * the segment after the current one is cached and big enough.  The
+	 * same steps, in the same order, as splitstack_grow's (see
+	 * src/morestack.rs for why the order is signal-safe):
+	 *   next = cur ? cur->next : __morestack_segments
+	 *   need = frame + round_up(args, 32) + reserve
+	 *   if next->size - SS_SEG_META < need: cold path
+	 *   current = next; next->prev = cur; next->old_stack = args
+	 *   copy the arguments to top - round_up(args, 32)
+	 * Threads that asked for signal blocking take the cold path. */
+	movq	__morestack_initial_sp@gottpoff(%rip), %rax
+	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rax)
+	je	.Lcold
+	movq	splitstack_reserve_bytes(%rip), %rdx	/* 0 before start-up */
+	testq	%rdx, %rdx
+	je	.Lcold
+	leaq	31(%r11), %r8
+	andq	$-32, %r8			/* r8 = argument area */
+	addq	%r8, %rdx
+	jc	.Lcold
+	addq	%r10, %rdx			/* rdx = need */
+	jc	.Lcold
+	testq	%rcx, %rcx
+	jne	1f
+	movq	__morestack_segments@gottpoff(%rip), %rax
+	movq	%fs:(%rax), %rdi		/* next = first segment */
+	jmp	2f
+1:	movq	SS_SEG_NEXT(%rcx), %rdi		/* next = cur->next */
+2:	testq	%rdi, %rdi
+	je	.Lcold
+	movq	SS_SEG_SIZE(%rdi), %r9
+	subq	$SS_SEG_META, %r9		/* r9 = usable bytes */
+	jb	.Lcold
+	cmpq	%rdx, %r9
+	jb	.Lcold
+	movq	%rdi, %fs:(%rsi)		/* commit: current = next */
+	movq	%rcx, SS_SEG_PREV(%rdi)
+	leaq	24(%rbp), %rsi			/* rsi = the arguments */
+	movq	%rsi, SS_SEG_OLD_STACK(%rdi)
+	leaq	SS_SEG_HEADER_SIZE(%rdi,%r9), %rax	/* top */
+	subq	%r8, %rax			/* rax = new sp */
+	movq	splitstack_reserve_bytes(%rip), %rdx
+	leaq	SS_SEG_HEADER_SIZE(%rdi,%rdx), %rdx	/* rdx = new limit */
+	movq	%r11, %rcx
+	shrq	$3, %rcx			/* argument words */
+	je	4f
+	movq	%rax, %rdi
+3:	movq	(%rsi), %r8			/* a short loop beats rep movs here */
+	movq	%r8, (%rdi)
+	addq	$8, %rsi
+	addq	$8, %rdi
+	decq	%rcx
+	jne	3b
+4:
+	movq	SWITCHING_GUARD, GUARD
+	movq	%rax, %rsp
+	movq	%rdx, GUARD
+	movq	-SS_FRAME_RAX(%rbp), %rax
+	movq	-SS_FRAME_RDI(%rbp), %rdi
+	movq	-SS_FRAME_RSI(%rbp), %rsi
+	movq	-SS_FRAME_RDX(%rbp), %rdx
+	movq	-SS_FRAME_RCX(%rbp), %rcx
+	movq	-SS_FRAME_R8(%rbp), %r8
+	movq	-SS_FRAME_R9(%rbp), %r9
+	jmp	.Lenter_body
+
+	/* COLD PATH: the Rust helper finds or allocates the segment. */
+.Lcold:
 	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
 	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
 	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
@@ -141,19 +222,7 @@ __splitstack_morestack_impl:
 	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
 	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
 
-	/* Count the call (per thread, no atomic needed). */
-	movq	splitstack_thread@gottpoff(%rip), %rax
-	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
-
-	/* Remember what to go back to. */
-	movq	GUARD, %rax
-	movq	%rax, -SS_FRAME_OLD_GUARD(%rbp)
-	movq	__morestack_current_segment@gottpoff(%rip), %rax
-	movq	%fs:(%rax), %rax
-	movq	%rax, -SS_FRAME_OLD_SEGMENT(%rbp)
-
 	/* Block signals only if this thread asked for it. */
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)
 	movq	__morestack_initial_sp@gottpoff(%rip), %rax
 	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rax)
 	jne	1f
@@ -198,6 +267,7 @@ __splitstack_morestack_impl:
 	movups	-SS_FRAME_XMM0+0x60(%rbp), %xmm6
 	movups	-SS_FRAME_XMM0+0x70(%rbp), %xmm7
 
+.Lenter_body:
 	movq	8(%rbp), %r11			/* R1 */
 	addq	$1, %r11			/* body = R1 + 1 */
 	/* rsp is 16-byte aligned: the body sees a normal call. */
@@ -522,6 +592,7 @@ splitstack_real_pthread_create_ptr:
 
 /* Helpers implemented in Rust: bound locally, never through a PLT. */
 	.hidden	splitstack_grow
+	.hidden	splitstack_reserve_bytes
 	.hidden	splitstack_leave_segment
 	.hidden	splitstack_block_all
 	.hidden	splitstack_restore_mask
