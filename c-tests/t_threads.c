@@ -112,12 +112,16 @@ static void part1_wrapped(void)
            jobs[N - 1].pieces);
 }
 
-/* A thread the runtime does not know about.  Its recursion stays within
- * 1 MiB so that it also survives a runtime that never splits for it. */
-static void unwrapped_thread(const char *what, size_t stack)
+/* Present only in libsplitstack: tells the two runtimes apart. */
+extern size_t splitstack_get_stats(void *, size_t) __attribute__((weak));
+
+/* A thread the runtime does not know about.  Its recursion (depth frames
+ * of 1 KiB) stays within its ordinary pthread stack, so that it also
+ * survives a runtime that never splits for it. */
+static void unwrapped_thread(const char *what, size_t stack, int depth)
 {
     pthread_t t;
-    struct job j = {.tid = 100, .depth = 1000};
+    struct job j = {.tid = 100, .depth = depth};
     start(&t, stack, worker, &j, 0);
     CHECK(pthread_join(t, NULL) == 0, "pthread_join");
     CHECK(j.result == expected(j.depth, j.tid), "unwrapped thread (%s): wrong checksum", what);
@@ -128,6 +132,12 @@ static void unwrapped_thread(const char *what, size_t stack)
            j.start_limit == 0   ? "no limit: it never splits"
            : j.deep_limit != j.start_limit ? "it has a limit and split"
                                            : "it has a limit");
+    /* libsplitstack clears the limit word when a thread exits, so a thread
+       that gets a recycled descriptor starts like a fresh one (libgcc
+       leaves the old limit there: such a thread splits, and leaks). */
+    if (splitstack_get_stats)
+        CHECK(j.start_limit == 0, "unwrapped thread (%s) started with a stale limit %#lx", what,
+              (unsigned long)j.start_limit);
 }
 
 /* 200 threads that each split; memory must level off. */
@@ -163,12 +173,12 @@ int main(void)
 {
     /* A stack size used by no other thread, before any other thread
      * exists: glibc has to map a fresh stack and a zeroed TCB. */
-    unwrapped_thread("fresh stack", (3 << 20) + (64 << 10));
+    unwrapped_thread("fresh stack", (3 << 20) + (64 << 10), 1000);
     part1_wrapped();
     /* Same size as the wrapped threads that just exited: glibc usually
      * hands out one of their cached stacks, TCB included, and the limit
      * field in the TCB is not cleared. */
-    unwrapped_thread("stack reused from an exited wrapped thread", 64 * 1024);
+    unwrapped_thread("stack reused from an exited wrapped thread", 64 * 1024, 24);
     part3_churn();
     return 0;
 }

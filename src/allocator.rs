@@ -701,6 +701,9 @@ unsafe fn runtime_stack_top(tb: *mut ThreadBlock) -> Option<usize> {
         // writing into whatever lies below.
         let _ = sys::mprotect_none(base, page);
         stats::os_mapped(len);
+        // A thread that needs a runtime stack holds runtime resources:
+        // make sure they are freed when it exits, wrapper or not.
+        crate::thread::register_exit_destructor();
         (*tb).rt_base = base;
         (*tb).rt_len = len;
         (*tb).rt_top = base + len;

@@ -238,6 +238,7 @@ pub extern "C" fn __morestack_make_guard(stack: *mut c_void, size: usize) -> *mu
 #[no_mangle]
 pub unsafe extern "C" fn __generic_morestack_set_initial_sp(sp: *mut c_void, len: usize) {
     config::init();
+    crate::thread::init_key();
     let isp = thread_state::initial_sp();
     (*isp).sp = (((sp as usize) + 511) & !511) as *mut u8;
     (*isp).len = len;

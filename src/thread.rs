@@ -34,6 +34,40 @@ extern "C" fn create_key() {
     }
 }
 
+/// Creates the exit-destructor key (at start-up, so that the slow path
+/// never has to).  Returns false if it could not be created.
+pub fn ensure_key() -> bool {
+    // SAFETY: pthread_once with a static once-control.
+    unsafe { libc::pthread_once(ptr::addr_of_mut!(KEY_ONCE), create_key) == 0 && KEY_ERR == 0 }
+}
+
+/// Makes sure the calling thread's segments are freed when it exits, also
+/// for a thread that was not created through the wrapper (a foreign
+/// thread pool, `__real_pthread_create`) but splits all the same (a
+/// recycled stack's limit, or a context it switched to).  Called on the
+/// allocation slow path; `pthread_setspecific` with one of the first 32
+/// keys only stores into the thread descriptor.
+pub fn register_exit_destructor() {
+    let tb = thread_state::thread_block();
+    // SAFETY: tb is this thread's block; KEY was created at start-up.
+    unsafe {
+        if (*tb).registered != 0 || KEY_ERR != 0 || !KEY_READY.load(Acquire) {
+            return;
+        }
+        (*tb).registered = 1;
+        libc::pthread_setspecific(KEY, thread_state::segments() as *const _ as *const c_void);
+    }
+}
+
+static KEY_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// At start-up: create the key (see `register_exit_destructor`).
+pub fn init_key() {
+    if ensure_key() {
+        KEY_READY.store(true, Release);
+    }
+}
+
 /// Frees the calling thread's segments that nothing runs on: all of them
 /// when it is back on its original stack, else the ones after the
 /// current segment.  Also frees its original-stack alloca blocks.
@@ -72,6 +106,10 @@ fn thread_teardown() {
 
 extern "C" fn thread_exit(_segments: *mut c_void) {
     thread_teardown();
+    // glibc reuses thread descriptors (and with them the limit word) for
+    // new threads; a thread created without the wrapper must start with
+    // limit 0, as on a fresh descriptor, not with this one's.
+    crate::arch::current::set_guard(0);
 }
 
 /// Run from .fini_array: report the statistics if asked, then free the
@@ -90,6 +128,7 @@ extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {
     unsafe {
         __stack_split_initialize();
         let err = libc::pthread_setspecific(KEY, thread_state::segments() as *const _ as *const c_void);
+        (*thread_state::thread_block()).registered = 1;
         if err != 0 {
             Msg::new().s("pthread_setspecific failed (errno ").dec(err as u64).s("); this thread's segments will not be freed at exit").emit();
         }
@@ -117,9 +156,8 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     }
     // SAFETY: the linker resolved __real_pthread_create to pthread_create.
     let real: PthreadCreate = core::mem::transmute(real);
-    let err = libc::pthread_once(ptr::addr_of_mut!(KEY_ONCE), create_key);
-    if err != 0 || KEY_ERR != 0 {
-        let e = if err != 0 { err } else { KEY_ERR };
+    if !ensure_key() {
+        let e = KEY_ERR;
         Msg::new().s("pthread_key_create failed (errno ").dec(e as u64).s("); cannot create split-stack threads").emit();
         return libc::EAGAIN;
     }
