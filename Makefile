@@ -95,8 +95,19 @@ $(A64)/libsplitstack.a: $(A64)/splitstack.o
 	rm -f $@
 	$(A64_CROSS)ar rcs $@ $<
 
-$(A64)/libsplitstack.so: $(A64)/splitstack.o
-	$(A64_CROSS)gcc -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so
+# The shared library proper, and what -lsplitstack finds: a linker script
+# adding the program's own hidden __morestack/__morestack_non_split stubs
+# (asm/aarch64/shared_stubs.S: the contract forbids reaching __morestack
+# through a PLT entry).
+$(A64)/libsplitstack.so.0: $(A64)/splitstack.o
+	$(A64_CROSS)gcc -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
+
+$(A64)/libsplitstack_stubs.o: asm/aarch64/shared_stubs.S
+	@mkdir -p $(A64)
+	$(A64_CROSS)gcc -c -o $@ $<
+
+$(A64)/libsplitstack.so: $(A64)/libsplitstack.so.0 $(A64)/libsplitstack_stubs.o
+	printf '/* GNU ld script: the runtime, and the stubs that bind __morestack\n   locally (see asm/aarch64/shared_stubs.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_stubs.o )\n' > $@
 
 test-aarch64:
 	sh tests/aarch64/run.sh
@@ -109,7 +120,7 @@ header:
 	cbindgen --config cbindgen.toml --crate splitstack --output include/splitstack.h
 
 test: lib
-	sh tests/run-all.sh
+	bash tests/run-all.sh
 
 # Benchmarks against libgcc's runtime (bench/README.md); BENCH_QUICK=1 for a
 # one-minute run.  Writes bench/results/.

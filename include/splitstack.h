@@ -244,6 +244,10 @@ typedef struct SplitstackAllocator {
   void *user;
 } SplitstackAllocator;
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
 /*
  Saves the calling thread's split-stack state in `ctx` (call it just
  before `getcontext`/`swapcontext`/`setjmp`).
@@ -362,5 +366,9 @@ size_t splitstack_default_reserve(void);
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
 
 extern char *secure_getenv(const char *name);
+
+#ifdef __cplusplus
+} // extern "C"
+#endif // __cplusplus
 
 #endif /* SPLITSTACK_H */

@@ -153,8 +153,10 @@ struct Classes {
 
 static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { AtomicUsize::new(0) }; MAX_CLASSES] };
 
-/// Class sizes: multiples of 512 below a page (1 KiB .. page), whole pages
-/// up to 16 pages, then doubling up to 1 MiB (or 64 pages).  Idempotent.
+/// Class sizes: 1 KiB to 4 KiB in 512-byte steps and then doubling up to
+/// the page (sub-page classes: slabs), whole pages up to 16 pages, then
+/// doubling up to 1 MiB (or 64 pages).  At most 7 + 4 + 16 + 6 classes
+/// for pages of 4 to 64 KiB.  Idempotent.
 fn init_classes() {
     if CLASSES.n.load(Acquire) != 0 {
         return;
@@ -162,23 +164,29 @@ fn init_classes() {
     let page = config::page_size();
     let mut sizes = [0usize; MAX_CLASSES];
     let mut n = 0;
+    let mut push = |v: usize, n: &mut usize| {
+        if *n < MAX_CLASSES && (*n == 0 || sizes[*n - 1] < v) {
+            sizes[*n] = v;
+            *n += 1;
+        }
+    };
     let mut s = 1024;
-    while s < page && n < MAX_CLASSES {
-        sizes[n] = s;
-        n += 1;
+    while s < page && s <= 4096 {
+        push(s, &mut n);
         s += 512;
     }
-    let mut p = 1;
-    while p <= 16 && n < MAX_CLASSES {
-        sizes[n] = p * page;
-        n += 1;
-        p += 1;
+    let mut s = 8192;
+    while s < page {
+        push(s, &mut n);
+        s *= 2;
+    }
+    for p in 1..=16 {
+        push(p * page, &mut n);
     }
     let limit = (1usize << 20).max(64 * page);
     let mut s = 32 * page;
-    while s <= limit && n < MAX_CLASSES {
-        sizes[n] = s;
-        n += 1;
+    while s <= limit {
+        push(s, &mut n);
         s *= 2;
     }
     for (i, v) in sizes.iter().enumerate().take(n) {

@@ -43,8 +43,9 @@ static STATS_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
 /// Room for a handler's first split-stack prologue and the nested
 /// `__morestack` frame, on top of the signal frame.
 pub(crate) const HANDLER_RESERVE: usize = 1024;
-/// Smallest signal frame assumed when the kernel does not say.
-pub(crate) const MIN_SIGNAL_FRAME: usize = 2048;
+/// Smallest signal frame assumed when the kernel does not say (per
+/// architecture: arm64's frames are about 4.7 KiB without SVE).
+pub(crate) const MIN_SIGNAL_FRAME: usize = crate::arch::current::SS_MIN_SIGNAL_FRAME;
 /// Default minimum of usable bytes above a segment's limit.
 pub const SPLITSTACK_DEFAULT_MIN_SEGMENT: usize = 16 * 1024;
 /// Smallest minimum segment size accepted.

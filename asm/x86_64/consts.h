@@ -3,7 +3,7 @@
  *
  * This file is the single definition: build.rs turns every
  * `#define SS_NAME value` line below into `pub const SS_NAME: usize` in
- * src/arch/x86_64.rs, and tests/consts.rs re-reads this file and checks
+ * src/arch/x86_64.rs, and a unit test there re-reads this file and checks
  * the values against the Rust struct layouts they describe.  Keep one
  * `#define` per line, the value a decimal or 0x hexadecimal literal.
  */
@@ -26,6 +26,10 @@
 
 /* Bytes of the thread's original stack below the stack pointer at
    initialisation that split-stack code may use before it splits. */
+/* Signal frame size assumed when the kernel does not report one
+   (AT_MINSIGSTKSZ absent or 0, as under qemu-user). */
+#define SS_MIN_SIGNAL_FRAME 2048
+
 #define SS_INITIAL_STACK 16000
 
 /* struct stack_segment: 7 words at the low end of every segment. */

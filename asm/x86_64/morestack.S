@@ -125,94 +125,133 @@ __splitstack_morestack_impl:
 	.cfi_def_cfa_register %rbp
 	subq	$SS_FRAME_BYTES, %rsp		/* rsp 16-byte aligned from here */
 
-	movq	%rax, -SS_FRAME_RAX(%rbp)
-	movq	%rdi, -SS_FRAME_RDI(%rbp)
-	movq	%rsi, -SS_FRAME_RSI(%rbp)
-	movq	%rdx, -SS_FRAME_RDX(%rbp)
+	/* The warm path only uses rcx, rdx, rsi, rdi, r8 (and r10, r11, which
+	 * are the prologue's): save those; the cold path saves the rest. */
 	movq	%rcx, -SS_FRAME_RCX(%rbp)
+	movq	%rdx, -SS_FRAME_RDX(%rbp)
+	movq	%rsi, -SS_FRAME_RSI(%rbp)
+	movq	%rdi, -SS_FRAME_RDI(%rbp)
 	movq	%r8, -SS_FRAME_R8(%rbp)
-	movq	%r9, -SS_FRAME_R9(%rbp)
 
 	/* Count the call (per thread, no atomic needed). */
-	movq	splitstack_thread@gottpoff(%rip), %rax
-	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
+	movq	splitstack_thread@gottpoff(%rip), %rsi
+	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rsi)
 
 	/* Remember what to go back to. */
-	movq	GUARD, %rax
-	movq	%rax, -SS_FRAME_OLD_GUARD(%rbp)
+	movq	GUARD, %rdx
+	movq	%rdx, -SS_FRAME_OLD_GUARD(%rbp)
 	movq	__morestack_current_segment@gottpoff(%rip), %rsi
 	movq	%fs:(%rsi), %rcx		/* rcx = current segment (cur) */
 	movq	%rcx, -SS_FRAME_OLD_SEGMENT(%rbp)
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)
 
-	/* WARM PATH, all in registers (no vector register touched, no call):
-	 * the segment after the current one is cached and big enough.  The
-	 * same steps, in the same order, as splitstack_grow's (see
+	/* WARM PATH, in registers (no vector register touched, no call): the
+	 * segment after the current one is cached and big enough.  The same
+	 * steps, in the same order, as splitstack_grow's (see
 	 * src/morestack.rs for why the order is signal-safe):
 	 *   next = cur ? cur->next : __morestack_segments
 	 *   need = frame + round_up(args, 32) + reserve
-	 *   if next->size - SS_SEG_META < need: cold path
+	 *   if next->size < need + SS_SEG_META: cold path
 	 *   current = next; next->prev = cur; next->old_stack = args
 	 *   copy the arguments to top - round_up(args, 32)
-	 * Threads that asked for signal blocking take the cold path. */
-	movq	__morestack_initial_sp@gottpoff(%rip), %rax
-	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rax)
+	 * Threads that asked for signal blocking take the cold path.  No sum
+	 * here can overflow: frame and argument sizes come from the compiler
+	 * (32-bit immediates), the reserve is at most 1 GiB. */
+	movq	__morestack_initial_sp@gottpoff(%rip), %rdx
+	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rdx)
 	je	.Lcold
 	movq	splitstack_reserve_bytes(%rip), %rdx	/* 0 before start-up */
 	testq	%rdx, %rdx
 	je	.Lcold
-	leaq	31(%r11), %r8
-	andq	$-32, %r8			/* r8 = argument area */
-	addq	%r8, %rdx
-	jc	.Lcold
-	addq	%r10, %rdx			/* rdx = need */
-	jc	.Lcold
+	leaq	31(%r11), %rdi
+	andq	$-32, %rdi			/* rdi = argument area */
+	leaq	SS_SEG_META(%r10,%rdi), %r8
+	addq	%rdx, %r8			/* r8 = need + SS_SEG_META */
 	testq	%rcx, %rcx
 	jne	1f
-	movq	__morestack_segments@gottpoff(%rip), %rax
-	movq	%fs:(%rax), %rdi		/* next = first segment */
+	movq	__morestack_segments@gottpoff(%rip), %rsi
+	movq	%fs:(%rsi), %rsi		/* next = first segment */
 	jmp	2f
-1:	movq	SS_SEG_NEXT(%rcx), %rdi		/* next = cur->next */
-2:	testq	%rdi, %rdi
+1:	movq	SS_SEG_NEXT(%rcx), %rsi		/* next = cur->next */
+2:	testq	%rsi, %rsi
 	je	.Lcold
-	movq	SS_SEG_SIZE(%rdi), %r9
-	subq	$SS_SEG_META, %r9		/* r9 = usable bytes */
+	cmpq	%r8, SS_SEG_SIZE(%rsi)
 	jb	.Lcold
-	cmpq	%rdx, %r9
-	jb	.Lcold
-	movq	%rdi, %fs:(%rsi)		/* commit: current = next */
-	movq	%rcx, SS_SEG_PREV(%rdi)
-	leaq	24(%rbp), %rsi			/* rsi = the arguments */
-	movq	%rsi, SS_SEG_OLD_STACK(%rdi)
-	leaq	SS_SEG_HEADER_SIZE(%rdi,%r9), %rax	/* top */
-	subq	%r8, %rax			/* rax = new sp */
-	movq	splitstack_reserve_bytes(%rip), %rdx
-	leaq	SS_SEG_HEADER_SIZE(%rdi,%rdx), %rdx	/* rdx = new limit */
-	movq	%r11, %rcx
-	shrq	$3, %rcx			/* argument words */
-	je	4f
-	movq	%rax, %rdi
-3:	movq	(%rsi), %r8			/* a short loop beats rep movs here */
-	movq	%r8, (%rdi)
-	addq	$8, %rsi
-	addq	$8, %rdi
-	decq	%rcx
-	jne	3b
-4:
+	movq	__morestack_current_segment@gottpoff(%rip), %r8
+	movq	%rsi, %fs:(%r8)			/* commit: current = next */
+	movq	%rcx, SS_SEG_PREV(%rsi)
+	leaq	24(%rbp), %rcx			/* rcx = the arguments */
+	movq	%rcx, SS_SEG_OLD_STACK(%rsi)
+	movq	SS_SEG_SIZE(%rsi), %r8
+	leaq	SS_SEG_HEADER_SIZE-SS_SEG_META(%rsi,%r8), %r8	/* top */
+	subq	%rdi, %r8			/* r8 = new sp */
+	leaq	SS_SEG_HEADER_SIZE(%rsi,%rdx), %rdx	/* rdx = new limit */
+	testq	%r11, %r11
+	jne	.Lwarm_copy
+.Lwarm_switch:
 	movq	SWITCHING_GUARD, GUARD
-	movq	%rax, %rsp
+	movq	%r8, %rsp
 	movq	%rdx, GUARD
-	movq	-SS_FRAME_RAX(%rbp), %rax
-	movq	-SS_FRAME_RDI(%rbp), %rdi
-	movq	-SS_FRAME_RSI(%rbp), %rsi
-	movq	-SS_FRAME_RDX(%rbp), %rdx
 	movq	-SS_FRAME_RCX(%rbp), %rcx
+	movq	-SS_FRAME_RDX(%rbp), %rdx
+	movq	-SS_FRAME_RSI(%rbp), %rsi
+	movq	-SS_FRAME_RDI(%rbp), %rdi
 	movq	-SS_FRAME_R8(%rbp), %r8
-	movq	-SS_FRAME_R9(%rbp), %r9
-	jmp	.Lenter_body
+	movq	8(%rbp), %r11			/* R1 */
+	addq	$1, %r11			/* body = R1 + 1 */
+	/* rsp is 16-byte aligned: the body sees a normal call. */
+.Lwarm_call_begin:
+	call	*%r11
+.Lwarm_call_end:
+	/* Back from the body: rax, rdx, xmm0, xmm1, st0/st1 hold its
+	 * results.  Fast when there are no alloca blocks to free and at most
+	 * one idle segment cached beyond this one (more go back to the
+	 * allocator on the slow path, so that a deep recursion does not keep
+	 * its segments forever). */
+	movq	__morestack_current_segment@gottpoff(%rip), %rcx
+	movq	%fs:(%rcx), %rcx
+	cmpq	$0, SS_SEG_EXTRA(%rcx)
+	jne	.Lwarm_slow_return
+	movq	SS_SEG_NEXT(%rcx), %rcx
+	testq	%rcx, %rcx
+	je	.Lswitch_back
+	cmpq	$0, SS_SEG_NEXT(%rcx)
+	jne	.Lwarm_slow_return
+.Lswitch_back:
+	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	SWITCHING_GUARD, GUARD
+	leaq	-SS_FRAME_BYTES(%rbp), %rsp
+	movq	%rsi, %fs:(%rdi)
+	movq	%rcx, GUARD
+.Lleave:
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_remember_state
+	.cfi_def_cfa %rsp, 16
+	.cfi_restore %rbp
+	ret					/* to R1, whose ret goes to R2 */
+	.cfi_restore_state
+
+.Lwarm_slow_return:
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* the warm path never blocks */
+	jmp	.Lslow_return
+
+	/* Copy r11 bytes (whole words) of stack arguments from rcx to r8. */
+.Lwarm_copy:
+	xorl	%edi, %edi
+3:	movq	(%rcx,%rdi), %rsi
+	movq	%rsi, (%r8,%rdi)
+	addq	$8, %rdi
+	cmpq	%r11, %rdi
+	jb	3b
+	jmp	.Lwarm_switch
 
 	/* COLD PATH: the Rust helper finds or allocates the segment. */
 .Lcold:
+	movq	%rax, -SS_FRAME_RAX(%rbp)
+	movq	%r9, -SS_FRAME_R9(%rbp)
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)
 	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
 	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
 	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
@@ -267,19 +306,11 @@ __splitstack_morestack_impl:
 	movups	-SS_FRAME_XMM0+0x60(%rbp), %xmm6
 	movups	-SS_FRAME_XMM0+0x70(%rbp), %xmm7
 
-.Lenter_body:
 	movq	8(%rbp), %r11			/* R1 */
 	addq	$1, %r11			/* body = R1 + 1 */
-	/* rsp is 16-byte aligned: the body sees a normal call. */
-.Lcall_body_begin:
+.Lcold_call_begin:
 	call	*%r11
-.Lcall_body_end:
-
-	/* Back from the body on the new segment: rax, rdx, xmm0, xmm1 and
-	 * st0/st1 hold its results.  Fast path: no alloca blocks to free,
-	 * no signal blocking requested, and at most one idle segment cached
-	 * beyond this one (more go back to the allocator on the slow path,
-	 * so a deep recursion does not keep its segments forever). */
+.Lcold_call_end:
 	movq	__morestack_current_segment@gottpoff(%rip), %rcx
 	movq	%fs:(%rcx), %rcx
 	cmpq	$0, SS_SEG_EXTRA(%rcx)
@@ -288,26 +319,10 @@ __splitstack_morestack_impl:
 	jne	.Lslow_return
 	movq	SS_SEG_NEXT(%rcx), %rcx
 	testq	%rcx, %rcx
-	je	1f
+	je	.Lswitch_back
 	cmpq	$0, SS_SEG_NEXT(%rcx)
 	jne	.Lslow_return
-1:
-
-	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
-	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	movq	SWITCHING_GUARD, GUARD
-	leaq	-SS_FRAME_BYTES(%rbp), %rsp
-	movq	%rsi, %fs:(%rdi)
-	movq	%rcx, GUARD
-.Lleave:
-	movq	%rbp, %rsp
-	popq	%rbp
-	.cfi_remember_state
-	.cfi_def_cfa %rsp, 16
-	.cfi_restore %rbp
-	ret					/* to R1, whose ret goes to R2 */
-	.cfi_restore_state
+	jmp	.Lswitch_back
 
 .Lslow_return:
 	/* Park the results in the (now dead) argument slots of the frame. */
@@ -366,8 +381,10 @@ __splitstack_morestack_impl:
 	.cfi_endproc
 	.size	__morestack, . - __morestack
 
-/* LSDA for __morestack, read by __gcc_personality_v0: one call-site
- * record, the call of the body, whose landing pad is a cleanup. */
+/* LSDA for __morestack, read by __gcc_personality_v0: two call-site
+ * records, the calls of the body on the warm and the cold path, whose
+ * landing pad is the same cleanup.  Call-site records must be sorted by
+ * address: the warm call comes first in the code. */
 	.section .gcc_except_table,"a",@progbits
 	.p2align 2
 .Lmorestack_lsda:
@@ -376,10 +393,14 @@ __splitstack_morestack_impl:
 	.byte	0x01				/* call sites: DW_EH_PE_uleb128 */
 	.uleb128 .Lcall_sites_end - .Lcall_sites
 .Lcall_sites:
-	.uleb128 .Lcall_body_begin - .Lmorestack	/* region start */
-	.uleb128 .Lcall_body_end - .Lcall_body_begin	/* region length */
+	.uleb128 .Lwarm_call_begin - .Lmorestack	/* region start */
+	.uleb128 .Lwarm_call_end - .Lwarm_call_begin	/* region length */
 	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
 	.uleb128 0					/* action: cleanup only */
+	.uleb128 .Lcold_call_begin - .Lmorestack
+	.uleb128 .Lcold_call_end - .Lcold_call_begin
+	.uleb128 .Lcleanup - .Lmorestack
+	.uleb128 0
 .Lcall_sites_end:
 
 	.hidden	DW.ref.__gcc_personality_v0

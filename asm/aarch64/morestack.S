@@ -1,0 +1,586 @@
+/*
+ * splitstack: the aarch64 half of the split-stack runtime.
+ *
+ * PROTOCOL (defined by this project: no shipping compiler emits aarch64
+ * split-stack code; see shared/reference/aarch64-contract.md)
+ * A split-stack function F whose frame needs N bytes starts with
+ *
+ *      mrs   x9, tpidr_el0
+ *      ldr   x9, [x9, #SS_TCB_GUARD_OFFSET]    // the limit
+ *      mov   x10, #(N & 0xffff)                // always movz + movk, so a
+ *      movk  x10, #(N >> 16), lsl #16          //   linker could patch N
+ *      sub   x10, sp, x10                      // the sp F wants
+ *      mov   x11, sp                           // if F has stack arguments
+ *      adr   x12, body
+ *      cmp   x10, x9
+ *      b.hs  body                              // unsigned: limit 0 never
+ *      b     __morestack                       //   splits, all ones always
+ *   body:
+ *      bti   c                                 // reached by `blr x12`
+ *      ...F's own prologue; stack arguments are read through x11...
+ *
+ * __morestack is reached by a plain branch, so x30 still holds the return
+ * address into F's caller and sp is F's stack pointer at entry: to the
+ * unwinder __morestack simply *is* F's outermost frame.  It builds a
+ * frame below sp, obtains a segment with room for N bytes plus the
+ * runtime's slack, switches sp to it, sets the new limit, restores the
+ * argument registers, points x11 at F's stack arguments (which stay on
+ * the old stack: nothing is copied) and calls the body with `blr x12`.
+ * When the body returns it switches back, restores the old limit, x29 and
+ * x30, and returns straight to F's caller.
+ *
+ * REGISTER CONTRACT
+ *   in:   x10 = the sp F wants, x11 = F's sp (if it has stack arguments),
+ *         x12 = body, x30 = return address into F's caller, x9 scratch;
+ *         x0-x7, x8 (indirect result), x18 (static chain) and q0-q7 hold
+ *         F's arguments.  sp is 16-byte aligned (AAPCS64).
+ *   body: called with x0-x8, x18 and q0-q7 (all 128 bits) exactly as F
+ *         received them, x11 = F's stack arguments (the old stack), x29 =
+ *         this frame, x30 = the return into __morestack, sp 16-byte
+ *         aligned on the new segment; x9, x10, x12 undefined.
+ *   out:  x0-x8 and q0-q3 as the body left them (every register AAPCS64
+ *         returns a value in, and x8); callee-saved registers (x19-x28,
+ *         x29, sp, d8-d15) preserved; x9-x18 and q4-q7 clobbered (all
+ *         dead once F has returned).
+ *   The Rust helpers follow AAPCS64: they may clobber x0-x18 and q0-q7
+ *   (everything caller-saved), so the argument registers, x18 included,
+ *   are saved around them.  Only the low 128 bits of z0-z7 are kept: an
+ *   SVE argument passed in z registers (the SVE vector PCS) loses its
+ *   upper bits, as it would across any AAPCS64 call.
+ *
+ * FRAME (on the old stack; offsets from x29 upwards; names in consts.h)
+ *
+ *      +288 ..     F's stack arguments            old_stack = CFA
+ *      +160..+287  q0 .. q7 (16 bytes each)       SS_FRAME_Q0
+ *      +152        padding
+ *      +144        exception object (unwinding)   SS_FRAME_EXCEPTION
+ *      +136        signal mask (when blocking)    SS_FRAME_SIGMASK
+ *      +128        1 if signals were blocked      SS_FRAME_BLOCKED
+ *      +120        segment before the call        SS_FRAME_OLD_SEGMENT
+ *      +112        limit before the call          SS_FRAME_OLD_GUARD
+ *      +104        bytes F asked for (sp - x10)   SS_FRAME_NEED
+ *      +96         body address (x12)             SS_FRAME_BODY
+ *      +88         x18                            SS_FRAME_X18
+ *      +16..+87    x0 .. x8                       SS_FRAME_X0, SS_FRAME_X8
+ *      +8          x30: return into F's caller    SS_FRAME_LR
+ *       0          F's caller's x29               SS_FRAME_FP
+ *      x29 = sp after `stp x29, x30, [sp, #-SS_FRAME_BYTES]!`
+ *
+ * CFI: CFA = x29 + SS_FRAME_BYTES (F's caller's sp), x29 and x30 saved
+ * at CFA-288 and CFA-280, return address column x30.  So unwinders and
+ * tracebacks step body -> __morestack -> F's caller, on whichever stack
+ * sp happens to be.  The name __morestack is kept because tracebacks
+ * (gccgo's among them) skip frames by that name.
+ *
+ * SIGNALS WITHOUT BLOCKING (the invariants of asm/x86_64/morestack.S)
+ *   - the current-segment variable names the segment sp is in, or a
+ *     segment the interrupted code has not written to yet
+ *     (splitstack_grow commits the new segment before anything is
+ *     written to it; the old segment is restored only after sp left the
+ *     new one);
+ *   - while sp moves between segments the limit is all ones, so any
+ *     split-stack prologue a handler runs asks for a fresh segment
+ *     instead of trusting a limit that belongs to the other stack;
+ *   - every __morestack invocation restores exactly the segment and limit
+ *     it found, so nested invocations (handlers) unwind LIFO.
+ * Threads that ask for blocking with __splitstack_block_signals still get
+ * it (SS_FRAME_BLOCKED).
+ *
+ * EXCEPTIONS: the call of the body is covered by a call-site record of
+ * __gcc_personality_v0 whose landing pad (a cleanup) restores the segment
+ * and the exact limit of F's caller and resumes unwinding from the old
+ * stack.
+ *
+ * BTI: every global entry point starts with `bti c`; the landing pad
+ * starts with `bti j` (what GCC puts at landing pads); __morestack_non_split
+ * enters the body through x16, which a `bti c` pad accepts.  The GNU
+ * property note that marks the object BTI-compatible is emitted when the
+ * file is assembled with -mbranch-protection=bti (or standard).
+ *
+ * __morestack is called by a branch that must bind locally: it is never
+ * reached through a lazily bound PLT entry (the resolver would clobber
+ * x9-x12).  A program linked with the static library binds it directly;
+ * one linked with the shared library gets a hidden stub of its own that
+ * jumps through the GOT to __splitstack_morestack_impl, the same code
+ * under a second name (shared_stubs.S).
+ */
+
+#include "consts.h"
+
+#define BTI_C	hint	#34		/* bti c: a target of blr / br x16,x17 */
+#define BTI_J	hint	#36		/* bti j: a target of br */
+
+#define GUARD_OFF	SS_TCB_GUARD_OFFSET
+
+/* reg = the address of this thread's copy of the initial-exec TLS
+   variable sym; tp must already hold tpidr_el0. */
+.macro	TLS_ADDR reg, tp, sym
+	adrp	\reg, :gottprel:\sym
+	ldr	\reg, [\reg, #:gottprel_lo12:\sym]
+	add	\reg, \reg, \tp
+.endm
+
+/* Back to the old stack: limit all ones while sp moves, sp = x29 (the
+   frame), current segment = the one saved, then the saved limit.
+   Clobbers x9-x13. */
+.macro	SWITCH_BACK
+	mrs	x9, tpidr_el0
+	TLS_ADDR x10, x9, __morestack_current_segment
+	ldp	x12, x13, [x29, #SS_FRAME_OLD_GUARD]	/* limit, segment */
+	mov	x11, #-1
+	str	x11, [x9, #GUARD_OFF]		/* every check fails meanwhile */
+	mov	sp, x29
+	str	x13, [x10]
+	str	x12, [x9, #GUARD_OFF]
+.endm
+
+	.text
+
+/* ---------------------------------------------------------------------
+ * void __morestack(void)   -- special calling convention, see above.
+ * ------------------------------------------------------------------- */
+	.globl	__morestack
+	.type	__morestack, %function
+	/* The name a program linked with the shared library reaches it by
+	 * (see shared_stubs.S). */
+	.globl	__splitstack_morestack_impl
+	.type	__splitstack_morestack_impl, %function
+	.p2align 4
+__morestack:
+__splitstack_morestack_impl:
+.Lmorestack:
+	.cfi_startproc
+	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
+	.cfi_lsda 0x1b, .Lmorestack_lsda
+	/* CFA = sp (F's sp at entry), return address in x30: the defaults. */
+	BTI_C
+	stp	x29, x30, [sp, #-SS_FRAME_BYTES]!
+	.cfi_def_cfa_offset SS_FRAME_BYTES
+	.cfi_offset x29, -SS_FRAME_BYTES
+	.cfi_offset x30, -SS_FRAME_BYTES + 8
+	mov	x29, sp
+	.cfi_def_cfa_register x29
+
+	add	x9, x29, #SS_FRAME_BYTES	/* F's sp at entry */
+	sub	x10, x9, x10			/* bytes F asked for */
+	stp	x12, x10, [x29, #SS_FRAME_BODY]	/* body, need */
+	stp	x0, x1, [x29, #SS_FRAME_X0]
+	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	stp	x8, x18, [x29, #SS_FRAME_X8]
+	stp	q0, q1, [x29, #SS_FRAME_Q0]
+	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
+	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+
+	mrs	x9, tpidr_el0
+	/* Count the call (per thread, no atomic needed). */
+	TLS_ADDR x1, x9, splitstack_thread
+	ldr	x2, [x1, #SS_THREAD_MORESTACK_CALLS]
+	add	x2, x2, #1
+	str	x2, [x1, #SS_THREAD_MORESTACK_CALLS]
+
+	/* Remember what to go back to. */
+	ldr	x0, [x9, #GUARD_OFF]
+	TLS_ADDR x1, x9, __morestack_current_segment
+	ldr	x1, [x1]
+	stp	x0, x1, [x29, #SS_FRAME_OLD_GUARD]
+
+	/* Block signals only if this thread asked for it. */
+	str	xzr, [x29, #SS_FRAME_BLOCKED]
+	TLS_ADDR x1, x9, __morestack_initial_sp
+	ldr	w1, [x1, #SS_ISP_DONT_BLOCK]
+	cbnz	w1, 1f
+	mov	x1, #1
+	str	x1, [x29, #SS_FRAME_BLOCKED]
+	add	x0, x29, #SS_FRAME_SIGMASK
+	/* void splitstack_block_all(uint64_t *old_mask) */
+	bl	splitstack_block_all
+1:
+	/* struct { sp, limit } splitstack_grow(size_t frame, void *old_stack,
+	 *                                      size_t arg_bytes)
+	 * Commits the new segment as current, records old_stack in it and
+	 * returns (x0, x1) = the stack pointer to use (its top, 32-byte
+	 * aligned) and the limit for it.  No arguments are copied: they stay
+	 * on the old stack, reached through x11.  Never returns on failure
+	 * (message, then abort). */
+	ldr	x0, [x29, #SS_FRAME_NEED]
+	add	x1, x29, #SS_FRAME_BYTES
+	mov	x2, #0
+	bl	splitstack_grow
+
+	mrs	x9, tpidr_el0
+	mov	x2, #-1
+	str	x2, [x9, #GUARD_OFF]		/* all ones while sp moves */
+	mov	sp, x0
+	str	x1, [x9, #GUARD_OFF]
+
+	ldr	x2, [x29, #SS_FRAME_BLOCKED]
+	cbz	x2, 2f
+	add	x0, x29, #SS_FRAME_SIGMASK
+	/* void splitstack_restore_mask(const uint64_t *mask) */
+	bl	splitstack_restore_mask
+2:
+	ldp	x0, x1, [x29, #SS_FRAME_X0]
+	ldp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	ldp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	ldp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	ldp	x8, x18, [x29, #SS_FRAME_X8]
+	ldp	q0, q1, [x29, #SS_FRAME_Q0]
+	ldp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	ldp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
+	ldp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+	ldr	x12, [x29, #SS_FRAME_BODY]
+	add	x11, x29, #SS_FRAME_BYTES	/* F's stack arguments */
+	/* sp is the segment's top less nothing: 16-byte aligned. */
+.Lcall_body_begin:
+	blr	x12
+.Lcall_body_end:
+
+	/* Back from the body, still on the new segment; x0-x8 and q0-q3 may
+	 * hold its results.  Fast path: no alloca blocks to free on the
+	 * segment, no signal blocking requested, and at most one idle
+	 * segment cached beyond this one (more go back to the allocator on
+	 * the slow path, so a deep recursion does not keep its segments
+	 * forever). */
+	mrs	x9, tpidr_el0
+	TLS_ADDR x10, x9, __morestack_current_segment
+	ldr	x10, [x10]
+	ldr	x11, [x10, #SS_SEG_EXTRA]
+	cbnz	x11, .Lslow_return
+	ldr	x11, [x29, #SS_FRAME_BLOCKED]
+	cbnz	x11, .Lslow_return
+	ldr	x10, [x10, #SS_SEG_NEXT]
+	cbz	x10, 5f
+	ldr	x10, [x10, #SS_SEG_NEXT]
+	cbnz	x10, .Lslow_return
+5:
+	SWITCH_BACK
+.Lleave:
+	ldp	x29, x30, [sp], #SS_FRAME_BYTES
+	.cfi_remember_state
+	.cfi_def_cfa sp, 0
+	.cfi_restore x29
+	.cfi_restore x30
+	ret					/* to F's caller */
+	.cfi_restore_state
+
+.Lslow_return:
+	/* Park the results in the (now dead) argument slots of the frame. */
+	stp	x0, x1, [x29, #SS_FRAME_X0]
+	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	str	x8, [x29, #SS_FRAME_X8]
+	stp	q0, q1, [x29, #SS_FRAME_Q0]
+	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	/* sp is still the aligned value the body was called with. */
+	ldr	x0, [x29, #SS_FRAME_BLOCKED]
+	cbz	x0, 3f
+	add	x0, x29, #SS_FRAME_SIGMASK
+	bl	splitstack_block_all
+3:
+	/* void splitstack_leave_segment(void): frees the alloca blocks of
+	 * the segment being left (every frame on it is dead now) and returns
+	 * the idle segments beyond the next one to the allocator. */
+	bl	splitstack_leave_segment
+	SWITCH_BACK
+	ldr	x0, [x29, #SS_FRAME_BLOCKED]
+	cbz	x0, 4f
+	add	x0, x29, #SS_FRAME_SIGMASK
+	bl	splitstack_restore_mask
+4:
+	ldp	x0, x1, [x29, #SS_FRAME_X0]
+	ldp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	ldp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	ldp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	ldr	x8, [x29, #SS_FRAME_X8]
+	ldp	q0, q1, [x29, #SS_FRAME_Q0]
+	ldp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	b	.Lleave
+
+	/* Landing pad: an exception (or a forced unwind: pthread_exit,
+	 * cancellation) is leaving the body.  x0 = exception object, x29 =
+	 * this frame, sp = the value at the call (on the new segment).
+	 * Restore the segment and the exact limit F's caller had, free the
+	 * segment's alloca blocks, and keep unwinding from the old stack. */
+.Lcleanup:
+	BTI_J
+	str	x0, [x29, #SS_FRAME_EXCEPTION]
+	bl	splitstack_leave_segment
+	SWITCH_BACK
+	ldr	x0, [x29, #SS_FRAME_EXCEPTION]
+	bl	_Unwind_Resume
+	brk	#0x3e8				/* _Unwind_Resume does not return */
+	.cfi_endproc
+	.size	__morestack, . - __morestack
+
+/* LSDA for __morestack, read by __gcc_personality_v0: one call-site
+ * record, the call of the body, whose landing pad is a cleanup. */
+	.section .gcc_except_table,"a",%progbits
+	.p2align 2
+.Lmorestack_lsda:
+	.byte	0xff				/* @LPStart: omitted (function start) */
+	.byte	0xff				/* @TType: omitted (no catch clauses) */
+	.byte	0x01				/* call sites: DW_EH_PE_uleb128 */
+	.uleb128 .Lcall_sites_end - .Lcall_sites
+.Lcall_sites:
+	.uleb128 .Lcall_body_begin - .Lmorestack	/* region start */
+	.uleb128 .Lcall_body_end - .Lcall_body_begin	/* region length */
+	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
+	.uleb128 0					/* action: cleanup only */
+.Lcall_sites_end:
+
+	.hidden	DW.ref.__gcc_personality_v0
+	.weak	DW.ref.__gcc_personality_v0
+	.section .data.rel.local.DW.ref.__gcc_personality_v0,"awG",%progbits,DW.ref.__gcc_personality_v0,comdat
+	.p2align 3
+	.type	DW.ref.__gcc_personality_v0, %object
+	.size	DW.ref.__gcc_personality_v0, 8
+DW.ref.__gcc_personality_v0:
+	.xword	__gcc_personality_v0
+
+	.text
+/* ---------------------------------------------------------------------
+ * __morestack_non_split: where a linker that knows split-stack code
+ * would send the prologue of a split-stack function F that calls code
+ * without split-stack prologues (no aarch64 linker does yet).  Same entry
+ * state as __morestack, with x10 = sp - N for F's own frame N (the
+ * linker leaves the frame size alone).  The linker may also make the
+ * prologue's check fail always (replace `b.hs body` by a nop, as gold
+ * does to small x86_64 frames); either way, if the current stack has
+ * SS_NON_SPLIT_STACK bytes to spare beyond the frame, the body runs right
+ * here: a branch to it with x30 untouched, so it returns straight to F's
+ * caller, and x11 = sp, as __morestack would set it.  Otherwise
+ * __morestack is asked for N + SS_NON_SPLIT_STACK.  Uses x13 and x16
+ * (free at a call boundary under AAPCS64).
+ * ------------------------------------------------------------------- */
+	.globl	__morestack_non_split
+	.type	__morestack_non_split, %function
+	.globl	__splitstack_morestack_non_split_impl
+	.type	__splitstack_morestack_non_split_impl, %function
+	.p2align 4
+__morestack_non_split:
+__splitstack_morestack_non_split_impl:
+	.cfi_startproc
+	BTI_C
+	mov	x16, sp
+	cmp	x10, x16
+	b.hi	1f				/* sp - N wrapped: take the long way */
+	mrs	x9, tpidr_el0
+	ldr	x9, [x9, #GUARD_OFF]
+	mov	x13, #SS_NON_SPLIT_STACK
+	subs	x13, x10, x13			/* the sp F would reach, less the reserve */
+	b.lo	1f				/* below address 0: take the long way */
+	cmp	x13, x9
+	b.lo	1f
+	mov	x11, sp
+	mov	x16, x12			/* br x16 may land on `bti c` */
+	br	x16
+1:
+	sub	x10, x10, #(SS_NON_SPLIT_STACK >> 12), lsl #12
+	b	.Lmorestack
+	.cfi_endproc
+	.size	__morestack_non_split, . - __morestack_non_split
+
+/* ---------------------------------------------------------------------
+ * void __stack_split_initialize(void)
+ * Gives the calling thread SS_INITIAL_STACK bytes of its own stack below
+ * the current stack pointer before split-stack code splits, and records
+ * that stack for __splitstack_find.  Run for the main thread from
+ * .init_array.00000 (before other constructors) and for each thread the
+ * wrapper starts.  AAPCS64 leaf; tail-calls the Rust recorder.
+ * ------------------------------------------------------------------- */
+	.globl	__stack_split_initialize
+	.type	__stack_split_initialize, %function
+	.p2align 4
+__stack_split_initialize:
+	.cfi_startproc
+	BTI_C
+	mov	x0, sp
+	mov	x1, #SS_INITIAL_STACK
+	sub	x2, x0, x1
+	mrs	x9, tpidr_el0
+	str	x2, [x9, #GUARD_OFF]
+	/* void __generic_morestack_set_initial_sp(void *sp, size_t len) */
+	b	__generic_morestack_set_initial_sp
+	.cfi_endproc
+	.size	__stack_split_initialize, . - __stack_split_initialize
+
+	.section .init_array.00000,"aw"
+	.p2align 3
+	.xword	__stack_split_initialize
+
+	/* Frees the exiting thread's idle segments when the program (or
+	 * this shared library) is finalised. */
+	.section .fini_array,"aw"
+	.p2align 3
+	.xword	splitstack_process_exit
+
+	.text
+/* void *__morestack_get_guard(void) / void __morestack_set_guard(void *)
+ * AAPCS64 leaves: x0 in/out, x9 scratch. */
+	.globl	__morestack_get_guard
+	.type	__morestack_get_guard, %function
+	.p2align 4
+__morestack_get_guard:
+	.cfi_startproc
+	BTI_C
+	mrs	x9, tpidr_el0
+	ldr	x0, [x9, #GUARD_OFF]
+	ret
+	.cfi_endproc
+	.size	__morestack_get_guard, . - __morestack_get_guard
+
+	.globl	__morestack_set_guard
+	.type	__morestack_set_guard, %function
+	.p2align 4
+__morestack_set_guard:
+	.cfi_startproc
+	BTI_C
+	mrs	x9, tpidr_el0
+	str	x0, [x9, #GUARD_OFF]
+	ret
+	.cfi_endproc
+	.size	__morestack_set_guard, . - __morestack_set_guard
+
+/* void *__morestack_allocate_stack_space(size_t size)
+ * Called by split-stack code for alloca/VLA blocks that may not fit on the
+ * current segment.  Passes the caller's stack pointer (sp itself: `bl`
+ * pushes nothing) so that blocks of frames that have returned can be
+ * recognised and freed. */
+	.globl	__morestack_allocate_stack_space
+	.type	__morestack_allocate_stack_space, %function
+	.p2align 4
+__morestack_allocate_stack_space:
+	.cfi_startproc
+	BTI_C
+	mov	x1, sp
+	/* void *splitstack_allocate_stack_space(size_t size, void *caller_sp) */
+	b	splitstack_allocate_stack_space
+	.cfi_endproc
+	.size	__morestack_allocate_stack_space, . - __morestack_allocate_stack_space
+
+/* ---------------------------------------------------------------------
+ * void splitstack_on_stack(void (*fn)(void *), void *arg, void *top)
+ * Runs fn(arg) with the stack pointer at `top` (16-byte aligned), or on
+ * the current stack when `top` is NULL, and the split-stack limit all ones
+ * meanwhile: the runtime's slow paths (allocation, user allocator
+ * callbacks) run on a per-thread runtime stack, and any split-stack code
+ * a signal handler runs there asks for a fresh segment instead of
+ * trusting a limit that belongs to another stack.  AAPCS64 otherwise.
+ *   frame (x29 = sp after the push): +0 caller's x29, +8 x30,
+ *          +16 saved limit, +24 padding.
+ * ------------------------------------------------------------------- */
+	.globl	splitstack_on_stack
+	.hidden	splitstack_on_stack
+	.type	splitstack_on_stack, %function
+	.p2align 4
+splitstack_on_stack:
+	.cfi_startproc
+	BTI_C
+	stp	x29, x30, [sp, #-32]!
+	.cfi_def_cfa_offset 32
+	.cfi_offset x29, -32
+	.cfi_offset x30, -24
+	mov	x29, sp
+	.cfi_def_cfa_register x29
+	mrs	x9, tpidr_el0
+	ldr	x10, [x9, #GUARD_OFF]
+	str	x10, [x29, #16]
+	mov	x10, #-1
+	str	x10, [x9, #GUARD_OFF]
+	mov	x9, x0
+	mov	x0, x1
+	cbz	x2, 1f
+	mov	sp, x2
+1:	blr	x9
+	mov	sp, x29
+	mrs	x9, tpidr_el0
+	ldr	x10, [x29, #16]
+	str	x10, [x9, #GUARD_OFF]
+	ldp	x29, x30, [sp], #32
+	.cfi_def_cfa sp, 0
+	.cfi_restore x29
+	.cfi_restore x30
+	ret
+	.cfi_endproc
+	.size	splitstack_on_stack, . - splitstack_on_stack
+
+/* void *splitstack_real_pthread_create_ptr(void)
+ * The address the linker's --wrap=pthread_create gave __real_pthread_create,
+ * or NULL when the program was linked without it (a weak reference, so
+ * linking the library never fails because of it). */
+	.weak	__real_pthread_create
+	.globl	splitstack_real_pthread_create_ptr
+	.hidden	splitstack_real_pthread_create_ptr
+	.type	splitstack_real_pthread_create_ptr, %function
+	.p2align 4
+splitstack_real_pthread_create_ptr:
+	.cfi_startproc
+	BTI_C
+	adrp	x0, :got:__real_pthread_create
+	ldr	x0, [x0, #:got_lo12:__real_pthread_create]
+	ret
+	.cfi_endproc
+	.size	splitstack_real_pthread_create_ptr, . - splitstack_real_pthread_create_ptr
+
+/* Helpers implemented in Rust: bound locally, never through a PLT. */
+	.hidden	splitstack_grow
+	.hidden	splitstack_leave_segment
+	.hidden	splitstack_block_all
+	.hidden	splitstack_restore_mask
+	.hidden	splitstack_process_exit
+	.hidden	splitstack_allocate_stack_space
+
+/* ---------------------------------------------------------------------
+ * The three per-thread variables of libgcc's runtime, same names, sizes
+ * and layouts.
+ * ------------------------------------------------------------------- */
+	.section .tbss,"awT",%nobits
+	.p2align 3
+	.globl	__morestack_segments
+	.type	__morestack_segments, %object
+	.size	__morestack_segments, 8
+__morestack_segments:
+	.zero	8
+	.globl	__morestack_current_segment
+	.type	__morestack_current_segment, %object
+	.size	__morestack_current_segment, 8
+__morestack_current_segment:
+	.zero	8
+	.globl	__morestack_initial_sp
+	.type	__morestack_initial_sp, %object
+	.size	__morestack_initial_sp, SS_ISP_SIZE
+__morestack_initial_sp:
+	.zero	SS_ISP_SIZE
+	/* The runtime's own per-thread state (src/thread_state.rs). */
+	.p2align 4
+	.globl	splitstack_thread
+	.hidden	splitstack_thread
+	.type	splitstack_thread, %object
+	.size	splitstack_thread, SS_THREAD_BLOCK_SIZE
+splitstack_thread:
+	.zero	SS_THREAD_BLOCK_SIZE
+
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+/* Every indirect-branch target above has its landing pad: mark the object
+ * BTI-compatible (GNU_PROPERTY_AARCH64_FEATURE_1_AND, bit 0 = BTI). */
+	.section .note.gnu.property,"a",%note
+	.p2align 3
+	.word	4				/* n_namesz: "GNU\0" */
+	.word	16				/* n_descsz */
+	.word	5				/* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz	"GNU"
+	.word	0xc0000000			/* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
+	.word	4				/* pr_datasz */
+	.word	1				/* BTI */
+	.word	0				/* pad to 8 bytes */
+#endif
+
+/* Every entry point here uses a bounded amount of stack; the stack is not
+ * executable. */
+	.section .note.GNU-split-stack,"",%progbits
+	.section .note.GNU-no-split-stack,"",%progbits
+	.section .note.GNU-stack,"",%progbits

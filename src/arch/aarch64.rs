@@ -1,0 +1,273 @@
+//! aarch64 constants shared with `asm/aarch64/morestack.S`, and the
+//! thread-pointer, TLS and system-call primitives of the runtime.
+//!
+//! The values are defined once, in `asm/aarch64/consts.h`; build.rs turns
+//! each `#define SS_*` line into a constant below.  The layout assertions
+//! here tie them to the Rust structs they describe, and the tests at the
+//! bottom re-read the header to check that nothing drifted.
+//!
+//! The split-stack limit lives at `[tpidr_el0 + SS_TCB_GUARD_OFFSET]`
+//! (glibc's `tcbhead_t.private`, see the header and
+//! shared/reference/aarch64-contract.md).
+
+include!(concat!(env!("OUT_DIR"), "/asm_consts.rs"));
+
+use crate::segment::StackSegment;
+use crate::thread_state::InitialSp;
+use core::mem::{offset_of, size_of};
+
+const _: () = {
+    assert!(offset_of!(StackSegment, prev) == SS_SEG_PREV);
+    assert!(offset_of!(StackSegment, next) == SS_SEG_NEXT);
+    assert!(offset_of!(StackSegment, size) == SS_SEG_SIZE);
+    assert!(offset_of!(StackSegment, old_stack) == SS_SEG_OLD_STACK);
+    assert!(offset_of!(StackSegment, dynamic_allocation) == SS_SEG_DYNAMIC);
+    assert!(offset_of!(StackSegment, free_dynamic_allocation) == SS_SEG_FREE_DYNAMIC);
+    assert!(offset_of!(StackSegment, extra) == SS_SEG_EXTRA);
+    assert!(size_of::<StackSegment>() == SS_SEG_HEADER_SIZE);
+    assert!(offset_of!(InitialSp, dont_block_signals) == SS_ISP_DONT_BLOCK);
+    assert!(size_of::<InitialSp>() == SS_ISP_SIZE);
+    // glibc's aarch64 TCB is two words ({dtv, private}); the limit must be
+    // one of them and never the DTV pointer at +0.
+    assert!(SS_TCB_GUARD_OFFSET == 8);
+    // The whole frame lies below F's entry sp, which is `old_stack`.
+    assert!(SS_FRAME_BELOW_ARGS == SS_FRAME_BYTES);
+    // sp stays 16-byte aligned (AAPCS64; the hardware checks sp-based
+    // accesses), and `stp x29, x30, [sp, #-N]!` takes N <= 512.
+    assert!(SS_FRAME_BYTES % 16 == 0 && SS_FRAME_BYTES <= 512);
+    // Slots: x0..x8 are consecutive words, x18 follows x8, the q
+    // registers are 16-byte aligned and end inside the frame, and the
+    // word pairs read with ldp/stp are adjacent.
+    assert!(SS_FRAME_X8 == SS_FRAME_X0 + 8 * 8);
+    assert!(SS_FRAME_X18 == SS_FRAME_X8 + 8);
+    assert!(SS_FRAME_NEED == SS_FRAME_BODY + 8);
+    assert!(SS_FRAME_OLD_SEGMENT == SS_FRAME_OLD_GUARD + 8);
+    assert!(SS_FRAME_Q0 % 16 == 0 && SS_FRAME_Q0 + 8 * 16 == SS_FRAME_BYTES);
+    assert!(SS_FRAME_EXCEPTION + 8 <= SS_FRAME_Q0);
+    assert!(SS_FRAME_X0 == SS_FRAME_LR + 8 && SS_FRAME_LR == SS_FRAME_FP + 8);
+    // Immediates the assembly encodes directly: `mov x13, #SS_NON_SPLIT_STACK`
+    // and `sub x10, x10, #(SS_NON_SPLIT_STACK >> 12), lsl #12` need a
+    // multiple of 4 KiB below 16 MiB; `mov x1, #SS_INITIAL_STACK` 16 bits.
+    assert!(SS_NON_SPLIT_STACK % 4096 == 0 && SS_NON_SPLIT_STACK < 1 << 24);
+    assert!(SS_INITIAL_STACK < 1 << 16);
+};
+
+/// Reads the calling thread's split-stack limit.
+#[inline(always)]
+pub fn get_guard() -> usize {
+    let v: usize;
+    // SAFETY: tpidr_el0 holds the running thread's TCB pointer on aarch64
+    // Linux, and the word at SS_TCB_GUARD_OFFSET is reserved for the
+    // limit (glibc leaves tcbhead_t.private unused); this only reads it.
+    unsafe {
+        core::arch::asm!("mrs {0}, tpidr_el0", "ldr {0}, [{0}, #{off}]", out(reg) v,
+            off = const SS_TCB_GUARD_OFFSET, options(nostack, readonly, preserves_flags));
+    }
+    v
+}
+
+/// Sets the calling thread's split-stack limit.
+#[inline(always)]
+pub fn set_guard(v: usize) {
+    // SAFETY: writes the running thread's TCB word reserved for the
+    // split-stack limit (see get_guard); nothing else lives there.
+    unsafe {
+        core::arch::asm!("mrs {t}, tpidr_el0", "str {v}, [{t}, #{off}]", v = in(reg) v, t = out(reg) _,
+            off = const SS_TCB_GUARD_OFFSET, options(nostack, preserves_flags));
+    }
+}
+
+/// The current stack pointer (approximately: the caller's frame).
+#[inline(always)]
+pub fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies sp into a register; no memory is touched.
+    unsafe { core::arch::asm!("mov {0}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    sp
+}
+
+/// Raw Linux system call with up to six arguments (`svc #0`, number in
+/// x8, arguments in x0-x5, result in x0).
+///
+/// # Safety
+/// The caller must pass arguments that are valid for system call `n`.
+#[inline(always)]
+pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
+    let ret: isize;
+    core::arch::asm!("svc #0",
+        in("x8") n,
+        inlateout("x0") a1 as isize => ret,
+        in("x1") a2, in("x2") a3, in("x3") a4, in("x4") a5, in("x5") a6,
+        options(nostack));
+    ret
+}
+
+/// Addresses of the three exported thread-local variables, resolved with
+/// the initial-exec model: the GOT entry (`:gottprel:`) holds the
+/// variable's offset from the thread pointer.
+macro_rules! tls_address {
+    ($sym:literal) => {{
+        let p: usize;
+        // SAFETY: the symbol is a TLS variable defined in morestack.S; its
+        // GOT entry holds the offset from the thread pointer, and
+        // tpidr_el0 is the running thread's thread pointer.  Only the GOT
+        // is read.
+        unsafe {
+            core::arch::asm!(
+                concat!("adrp {0}, :gottprel:", $sym),
+                concat!("ldr {0}, [{0}, #:gottprel_lo12:", $sym, "]"),
+                "mrs {1}, tpidr_el0",
+                "add {0}, {0}, {1}",
+                out(reg) p, out(reg) _, options(nostack, readonly, pure, preserves_flags));
+        }
+        p
+    }};
+}
+
+#[inline(always)]
+pub fn tls_segments() -> usize {
+    tls_address!("__morestack_segments")
+}
+#[inline(always)]
+pub fn tls_current_segment() -> usize {
+    tls_address!("__morestack_current_segment")
+}
+#[inline(always)]
+pub fn tls_initial_sp() -> usize {
+    tls_address!("__morestack_initial_sp")
+}
+
+#[inline(always)]
+pub fn tls_thread_block() -> usize {
+    tls_address!("splitstack_thread")
+}
+
+extern "C" {
+    /// Runs `f(arg)` on the stack whose top is `top` (the current stack
+    /// if NULL) with the split-stack limit all ones (morestack.S).
+    pub fn splitstack_on_stack(f: extern "C" fn(*mut core::ffi::c_void), arg: *mut core::ffi::c_void, top: usize);
+}
+
+// System call numbers of the generic (asm-generic/unistd.h) table.
+pub(crate) const SYS_WRITE: usize = 64;
+pub(crate) const SYS_MMAP: usize = 222;
+pub(crate) const SYS_MPROTECT: usize = 226;
+pub(crate) const SYS_MUNMAP: usize = 215;
+pub(crate) const SYS_RT_SIGPROCMASK: usize = 135;
+pub(crate) const SYS_MADVISE: usize = 233;
+pub(crate) const SYS_SCHED_YIELD: usize = 124;
+
+#[cfg(test)]
+mod tests {
+    //! The assembly reads its constants from consts.h through the C
+    //! preprocessor and the Rust code through build.rs; this re-reads the
+    //! header independently and checks every value, so a build.rs bug or
+    //! a stale build cannot make the two disagree silently.  (Run on
+    //! aarch64 under qemu by tests/aarch64/run.sh.)
+    use super::*;
+
+    const HEADER: &str = include_str!("../../asm/aarch64/consts.h");
+
+    fn value_of(name: &str) -> usize {
+        for line in HEADER.lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.len() >= 3 && w[0] == "#define" && w[1] == name {
+                let v = w[2];
+                return match v.strip_prefix("0x") {
+                    Some(h) => usize::from_str_radix(h, 16).unwrap(),
+                    None => v.parse().unwrap(),
+                };
+            }
+        }
+        panic!("{name} is not defined in consts.h");
+    }
+
+    #[test]
+    fn header_and_rust_constants_agree() {
+        let pairs: &[(&str, usize)] = &[
+            ("SS_TCB_GUARD_OFFSET", SS_TCB_GUARD_OFFSET),
+            ("SS_BACKOFF", SS_BACKOFF),
+            ("SS_NON_SPLIT_STACK", SS_NON_SPLIT_STACK),
+            ("SS_INITIAL_STACK", SS_INITIAL_STACK),
+            ("SS_SEG_PREV", SS_SEG_PREV),
+            ("SS_SEG_NEXT", SS_SEG_NEXT),
+            ("SS_SEG_SIZE", SS_SEG_SIZE),
+            ("SS_SEG_OLD_STACK", SS_SEG_OLD_STACK),
+            ("SS_SEG_DYNAMIC", SS_SEG_DYNAMIC),
+            ("SS_SEG_FREE_DYNAMIC", SS_SEG_FREE_DYNAMIC),
+            ("SS_SEG_EXTRA", SS_SEG_EXTRA),
+            ("SS_SEG_HEADER_SIZE", SS_SEG_HEADER_SIZE),
+            ("SS_SEG_META", SS_SEG_META),
+            ("SS_ISP_DONT_BLOCK", SS_ISP_DONT_BLOCK),
+            ("SS_ISP_SIZE", SS_ISP_SIZE),
+            ("SS_FRAME_BYTES", SS_FRAME_BYTES),
+            ("SS_FRAME_BELOW_ARGS", SS_FRAME_BELOW_ARGS),
+            ("SS_FRAME_FP", SS_FRAME_FP),
+            ("SS_FRAME_LR", SS_FRAME_LR),
+            ("SS_FRAME_X0", SS_FRAME_X0),
+            ("SS_FRAME_X8", SS_FRAME_X8),
+            ("SS_FRAME_X18", SS_FRAME_X18),
+            ("SS_FRAME_BODY", SS_FRAME_BODY),
+            ("SS_FRAME_NEED", SS_FRAME_NEED),
+            ("SS_FRAME_OLD_GUARD", SS_FRAME_OLD_GUARD),
+            ("SS_FRAME_OLD_SEGMENT", SS_FRAME_OLD_SEGMENT),
+            ("SS_FRAME_BLOCKED", SS_FRAME_BLOCKED),
+            ("SS_FRAME_SIGMASK", SS_FRAME_SIGMASK),
+            ("SS_FRAME_EXCEPTION", SS_FRAME_EXCEPTION),
+            ("SS_FRAME_Q0", SS_FRAME_Q0),
+            ("SS_THREAD_BLOCK_SIZE", SS_THREAD_BLOCK_SIZE),
+            ("SS_THREAD_MORESTACK_CALLS", SS_THREAD_MORESTACK_CALLS),
+        ];
+        for (name, rust) in pairs {
+            assert_eq!(value_of(name), *rust, "{name}");
+        }
+    }
+
+    #[test]
+    fn layouts_match_libgcc() {
+        assert_eq!(core::mem::size_of::<StackSegment>(), 56);
+        assert_eq!(core::mem::size_of::<InitialSp>(), 184);
+        assert_eq!(offset_of!(InitialSp, dont_block_signals), 0x90);
+        assert_eq!(offset_of!(InitialSp, extra), 0x98);
+    }
+
+    #[test]
+    fn guard_is_the_tcb_private_word() {
+        let saved = get_guard();
+        set_guard(0x1234_5000);
+        assert_eq!(get_guard(), 0x1234_5000);
+        // SAFETY: reads the TCB word through the thread pointer directly,
+        // independently of get_guard's encoding.
+        let direct = unsafe {
+            let tp: usize;
+            core::arch::asm!("mrs {0}, tpidr_el0", out(reg) tp, options(nomem, nostack));
+            *((tp + SS_TCB_GUARD_OFFSET) as *const usize)
+        };
+        assert_eq!(direct, 0x1234_5000);
+        set_guard(saved);
+        assert_eq!(get_guard(), saved);
+    }
+
+    #[test]
+    fn tls_variables_are_distinct_and_thread_local() {
+        let (a, b, c) = (tls_segments(), tls_current_segment(), tls_initial_sp());
+        assert_eq!(b, a + 8);
+        assert_eq!(c, a + 16);
+        let other = std::thread::spawn(|| tls_segments()).join().unwrap();
+        assert_ne!(other, a);
+    }
+
+    #[test]
+    fn raw_syscall_write_and_mmap() {
+        // SAFETY: a zero-length write and an anonymous mapping that is
+        // unmapped again.
+        unsafe {
+            assert_eq!(syscall6(SYS_WRITE, 2, 0, 0, 0, 0, 0), 0);
+            let len = 65536;
+            let p = syscall6(SYS_MMAP, 0, len, 3, 0x22, usize::MAX, 0);
+            assert!(p > 0);
+            *(p as *mut u8) = 1;
+            assert_eq!(syscall6(SYS_MUNMAP, p as usize, len, 0, 0, 0, 0), 0);
+        }
+    }
+}
