@@ -23,7 +23,7 @@
 /*
  Default minimum of usable bytes above a segment's limit.
  */
-#define SPLITSTACK_DEFAULT_MIN_SEGMENT (16 * 1024)
+#define SPLITSTACK_DEFAULT_MIN_SEGMENT (32 * 1024)
 
 /*
  Smallest minimum segment size accepted.
@@ -51,7 +51,7 @@
 /*
  Default high-water mark of cached (free, resident) segment bytes.
  */
-#define SPLITSTACK_DEFAULT_CACHE_MAX (64 << 20)
+#define SPLITSTACK_DEFAULT_CACHE_MAX (256 << 20)
 
 /*
  Result codes of the configuration and allocator API.  The values are
@@ -262,9 +262,11 @@ void __splitstack_setcontext(struct SplitstackContext *ctx);
 
 /*
  Creates a context with a fresh segment of at least `stack_size` usable
- bytes above its limit.  Returns the segment's lowest usable address
- and stores its usable size in `*size` (for `makecontext`'s uc_stack).
- Returns NULL (with a message) when memory is exhausted.
+ bytes (as in libgcc, the reserve under the limit counts; the segment
+ also has at least the minimum segment size above its limit).  Returns
+ the segment's lowest usable address and stores its usable size in
+ `*size` (for `makecontext`'s uc_stack).  Returns NULL (with a message)
+ when memory is exhausted.
  */
 void *__splitstack_makecontext(size_t stack_size, struct SplitstackContext *ctx, size_t *size);
 
@@ -333,7 +335,7 @@ enum SplitstackResult splitstack_set_allocator(const struct SplitstackAllocator 
 
 /*
  Sets the minimum usable bytes above the limit of new segments (the
- frames a segment holds at least; default 16 KiB).  Must be a multiple
+ frames a segment holds at least; default 32 KiB).  Must be a multiple
  of 16 between 512 and 1 GiB; otherwise nothing changes and the
  result says why (a message too).
  */
@@ -361,7 +363,7 @@ size_t splitstack_default_reserve(void);
 
 /*
  Sets the high-water mark of cached segment memory: beyond it, freed
- segments give their pages back to the OS (default 64 MiB).
+ segments give their pages back to the OS (default 256 MiB).
  */
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
 

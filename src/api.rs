@@ -73,16 +73,18 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut SplitstackContext) {
 }
 
 /// Creates a context with a fresh segment of at least `stack_size` usable
-/// bytes above its limit.  Returns the segment's lowest usable address
-/// and stores its usable size in `*size` (for `makecontext`'s uc_stack).
-/// Returns NULL (with a message) when memory is exhausted.
+/// bytes (as in libgcc, the reserve under the limit counts; the segment
+/// also has at least the minimum segment size above its limit).  Returns
+/// the segment's lowest usable address and stores its usable size in
+/// `*size` (for `makecontext`'s uc_stack).  Returns NULL (with a message)
+/// when memory is exhausted.
 #[no_mangle]
 pub unsafe extern "C" fn __splitstack_makecontext(stack_size: usize, ctx: *mut SplitstackContext, size: *mut usize) -> *mut c_void {
     if ctx.is_null() {
         null_context("__splitstack_makecontext");
         return ptr::null_mut();
     }
-    let seg = match segment::alloc(stack_size.saturating_add(config::slack()), 1) {
+    let seg = match segment::alloc(stack_size, 1) {
         Ok(s) => s,
         Err(e) => {
             makecontext_failed(&e);
@@ -142,10 +144,14 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
         let len = c.initial_sp_len;
         ((c.initial_sp as usize).wrapping_sub(len), len)
     } else {
-        let mut s = seg;
-        while !s.is_null() {
-            crate::alloca::free_list(ptr::addr_of_mut!((*s).extra) as *mut *mut crate::alloca::AllocaBlock);
-            s = (*s).next;
+        // The coroutine is over: its alloca blocks are dead (a walk only
+        // when any block exists at all).
+        if stats::alloca_blocks_live() {
+            let mut s = seg;
+            while !s.is_null() {
+                crate::alloca::free_list(ptr::addr_of_mut!((*s).extra) as *mut *mut crate::alloca::AllocaBlock);
+                s = (*s).next;
+            }
         }
         (segment::low(seg), segment::usable(seg))
     };
@@ -372,7 +378,7 @@ pub unsafe extern "C" fn splitstack_set_allocator(allocator: *const SplitstackAl
 }
 
 /// Sets the minimum usable bytes above the limit of new segments (the
-/// frames a segment holds at least; default 16 KiB).  Must be a multiple
+/// frames a segment holds at least; default 32 KiB).  Must be a multiple
 /// of 16 between 512 and 1 GiB; otherwise nothing changes and the
 /// result says why (a message too).
 #[no_mangle]
@@ -422,7 +428,7 @@ pub extern "C" fn splitstack_default_reserve() -> usize {
 }
 
 /// Sets the high-water mark of cached segment memory: beyond it, freed
-/// segments give their pages back to the OS (default 64 MiB).
+/// segments give their pages back to the OS (default 256 MiB).
 #[no_mangle]
 pub extern "C" fn splitstack_set_cache_max(bytes: usize) -> SplitstackResult {
     config::set_cache_max(bytes);

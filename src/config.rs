@@ -47,7 +47,7 @@ pub(crate) const HANDLER_RESERVE: usize = 1024;
 /// architecture: arm64's frames are about 4.7 KiB without SVE).
 pub(crate) const MIN_SIGNAL_FRAME: usize = crate::arch::current::SS_MIN_SIGNAL_FRAME;
 /// Default minimum of usable bytes above a segment's limit.
-pub const SPLITSTACK_DEFAULT_MIN_SEGMENT: usize = 16 * 1024;
+pub const SPLITSTACK_DEFAULT_MIN_SEGMENT: usize = 32 * 1024;
 /// Smallest minimum segment size accepted.
 pub const SPLITSTACK_MIN_MIN_SEGMENT: usize = 512;
 /// Largest minimum segment size accepted (1 GiB).
@@ -60,7 +60,7 @@ pub const SPLITSTACK_MIN_RESERVE: usize = 1024;
 /// Largest reserve accepted.
 pub const SPLITSTACK_MAX_RESERVE: usize = 1 << 30;
 /// Default high-water mark of cached (free, resident) segment bytes.
-pub const SPLITSTACK_DEFAULT_CACHE_MAX: usize = 64 << 20;
+pub const SPLITSTACK_DEFAULT_CACHE_MAX: usize = 256 << 20;
 
 const AT_MINSIGSTKSZ: libc::c_ulong = 51;
 

@@ -58,6 +58,11 @@ pub fn alloca_unmapped(bytes: usize) {
     os_unmapped(bytes);
 }
 
+/// Whether any alloca block is mapped now (cheap test for slow paths).
+pub fn alloca_blocks_live() -> bool {
+    ALLOCA_MAPPED.load(Relaxed) != ALLOCA_UNMAPPED.load(Relaxed)
+}
+
 /// Adds an exiting thread's `__morestack` count to the process total.
 pub fn thread_exited(morestack_calls: u64) {
     EXITED_MORESTACK_CALLS.fetch_add(morestack_calls, Relaxed);

@@ -73,7 +73,7 @@ fn makecontext_then_releasecontext_frees_every_segment() {
     unsafe {
         let low = __splitstack_makecontext(64 * 1024, &mut ctx, &mut size);
         assert!(!low.is_null());
-        assert!(size >= 64 * 1024 + config::slack());
+        assert!(size >= 64 * 1024 && size >= config::min_segment() + config::slack());
         assert_eq!(size, segment::usable(ctx.segments));
         assert_eq!(low as usize, segment::low(ctx.segments));
         assert_eq!(ctx.guard, low as usize + config::slack());
