@@ -30,7 +30,7 @@
 use crate::config::{self, SplitstackResult};
 use crate::diag::Msg;
 use crate::segment::{StackSegment, HEADER};
-use crate::thread_state::{self, ThreadBlock, MAX_CLASSES};
+use crate::thread_state::{self, ThreadBlock, MAX_CLASSES, RT_LEVELS};
 use crate::{stats, sys};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
@@ -153,9 +153,9 @@ struct Classes {
 
 static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { AtomicUsize::new(0) }; MAX_CLASSES] };
 
-/// Class sizes: 1 KiB to 4 KiB in 512-byte steps and then doubling up to
+/// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
 /// the page (sub-page classes: slabs), whole pages up to 16 pages, then
-/// doubling up to 1 MiB (or 64 pages).  At most 7 + 4 + 16 + 6 classes
+/// doubling up to 1 MiB (or 64 pages).  At most 25 + 4 + 16 + 6 classes
 /// for pages of 4 to 64 KiB.  Idempotent.
 fn init_classes() {
     if CLASSES.n.load(Acquire) != 0 {
@@ -173,7 +173,7 @@ fn init_classes() {
     let mut s = 1024;
     while s < page && s <= 4096 {
         push(s, &mut n);
-        s += 512;
+        s += 128;
     }
     let mut s = 8192;
     while s < page {
@@ -489,11 +489,14 @@ unsafe fn defer(seg: *mut StackSegment) {
 // ---------------------------------------------------------------------
 
 const SLAB_BLOCKS: usize = 64;
-const SLAB_HEADER: usize = 64;
 
-/// A slab's header (at its base).
+/// A slab's descriptor.  Descriptors live apart from the slabs (carved
+/// from their own mappings, never freed, like the slabs), so that a slab
+/// is exactly SLAB_BLOCKS blocks: with sizes that are multiples of 128
+/// bytes that is a whole number of 4 KiB pages, nothing wasted.
 #[repr(C)]
 pub struct Slab {
+    base: usize,
     class: usize,
     size: usize,
     len: usize,
@@ -520,6 +523,27 @@ struct Partial(UnsafeCell<[*mut Slab; MAX_CLASSES]>);
 // SAFETY: only touched with SLAB_LOCK held.
 unsafe impl Sync for Partial {}
 static PARTIAL: Partial = Partial(UnsafeCell::new([ptr::null_mut(); MAX_CLASSES]));
+
+/// Descriptor storage: bump-allocated from 64 KiB mappings (slab lock held).
+struct Descriptors(UnsafeCell<(usize, usize)>);
+// SAFETY: only touched with SLAB_LOCK held.
+unsafe impl Sync for Descriptors {}
+static DESCRIPTORS: Descriptors = Descriptors(UnsafeCell::new((0, 0)));
+
+unsafe fn new_descriptor() -> Option<*mut Slab> {
+    let (next, end) = &mut *DESCRIPTORS.0.get();
+    let size = (core::mem::size_of::<Slab>() + 15) & !15;
+    if *next == 0 || *next + size > *end {
+        let len = config::page_round(64 << 10)?;
+        let m = sys::mmap_anon(len).ok()?;
+        stats::os_mapped(len);
+        *next = m;
+        *end = m + len;
+    }
+    let d = *next as *mut Slab;
+    *next += size;
+    Some(d)
+}
 
 unsafe fn partial_push(s: *mut Slab) {
     let list = &mut *PARTIAL.0.get();
@@ -560,7 +584,14 @@ unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i
     let list = &mut *PARTIAL.0.get();
     let mut s = list.get(class).copied().unwrap_or(ptr::null_mut());
     if s.is_null() {
-        let len = match config::page_round(SLAB_HEADER + SLAB_BLOCKS * size) {
+        let d = match new_descriptor() {
+            Some(d) => d,
+            None => {
+                SLAB_LOCK.unlock();
+                return Err(libc::ENOMEM);
+            }
+        };
+        let len = match config::page_round(SLAB_BLOCKS * size) {
             Some(l) => l,
             None => {
                 SLAB_LOCK.unlock();
@@ -575,8 +606,8 @@ unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i
             }
         };
         stats::os_mapped(len);
-        s = base as *mut Slab;
-        s.write(Slab { class, size, len, free_mask: u64::MAX, resident_mask: 0, next: ptr::null_mut(), prev: ptr::null_mut() });
+        s = d;
+        s.write(Slab { base, class, size, len, free_mask: u64::MAX, resident_mask: 0, next: ptr::null_mut(), prev: ptr::null_mut() });
         partial_push(s);
     }
     let i = (*s).free_mask.trailing_zeros() as usize;
@@ -591,13 +622,13 @@ unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i
         partial_remove(s);
     }
     SLAB_LOCK.unlock();
-    Ok(Block { addr: s as usize + SLAB_HEADER + i * size, size, class: class as u32, slab: s })
+    Ok(Block { addr: (*s).base + i * size, size, class: class as u32, slab: s })
 }
 
 /// Returns block `addr` to its slab (lock held).
 unsafe fn slab_free_locked(s: *mut Slab, addr: usize) {
     let size = (*s).size;
-    let i = (addr - s as usize - SLAB_HEADER) / size;
+    let i = (addr - (*s).base) / size;
     let bit = 1u64 << (i & 63);
     if (*s).free_mask == 0 {
         partial_push(s);
@@ -606,8 +637,7 @@ unsafe fn slab_free_locked(s: *mut Slab, addr: usize) {
     (*s).resident_mask |= bit;
     CACHED_RESIDENT.fetch_add(size, Relaxed);
     if (*s).free_mask == u64::MAX && CACHED_RESIDENT.load(Relaxed) > config::cache_max() {
-        let page = config::page_size();
-        if (*s).len > page && sys::madvise_dontneed(s as usize + page, (*s).len - page).is_ok() {
+        if sys::madvise_dontneed((*s).base, (*s).len).is_ok() {
             let n = (*s).resident_mask.count_ones() as usize;
             CACHED_RESIDENT.fetch_sub(n * size, Relaxed);
             stats::cached_delta(-(n as i64));
@@ -667,6 +697,16 @@ unsafe fn take_remainder(size: usize, align: usize) -> Option<(usize, usize)> {
 /// the remainder list (thread exit).
 pub unsafe fn flush_thread_cache() {
     let tb = thread_state::thread_block();
+    // A signal handler that allocates meanwhile keeps off the cache.
+    let saved = (*tb).busy;
+    (*tb).busy = 1;
+    compiler_fence(SeqCst);
+    flush_thread_cache_busy(tb);
+    compiler_fence(SeqCst);
+    (*tb).busy = saved;
+}
+
+unsafe fn flush_thread_cache_busy(tb: *mut ThreadBlock) {
     if !pool_lock(false) {
         return;
     }
@@ -698,10 +738,11 @@ pub unsafe fn flush_thread_cache() {
 // The runtime stack
 // ---------------------------------------------------------------------
 
-/// The top of the calling thread's runtime stack to switch to, or 0 when
-/// already on it; maps it on first use.  None if it cannot be mapped.
-unsafe fn runtime_stack_top(tb: *mut ThreadBlock) -> Option<usize> {
-    if (*tb).rt_top == 0 {
+/// Maps runtime stack `level` of the calling thread if needed; its top,
+/// or None if it cannot be mapped.
+unsafe fn runtime_stack_top(tb: *mut ThreadBlock, level: usize) -> Option<usize> {
+    let rt = (*tb).rt.get_mut(level)?;
+    if rt.top == 0 {
         let page = config::page_size();
         let len = config::page_round(RUNTIME_STACK)? + page;
         let base = sys::mmap_anon(len).ok()?;
@@ -709,31 +750,27 @@ unsafe fn runtime_stack_top(tb: *mut ThreadBlock) -> Option<usize> {
         // writing into whatever lies below.
         let _ = sys::mprotect_none(base, page);
         stats::os_mapped(len);
+        rt.base = base;
+        rt.len = len;
+        compiler_fence(SeqCst);
+        rt.top = base + len;
         // A thread that needs a runtime stack holds runtime resources:
         // make sure they are freed when it exits, wrapper or not.
         crate::thread::register_exit_destructor();
-        (*tb).rt_base = base;
-        (*tb).rt_len = len;
-        (*tb).rt_top = base + len;
     }
-    let sp = crate::arch::current::stack_pointer();
-    if sp > (*tb).rt_base && sp <= (*tb).rt_top {
-        // Already on it (a signal handler that interrupted a runtime-stack
-        // call on the same stack): carry on below.
-        Some(0)
-    } else if (*tb).rt_depth != 0 {
-        // A handler on an alternate stack interrupted a runtime-stack call:
-        // the runtime stack's top is in use, so stay on the handler's stack.
-        Some(0)
-    } else {
-        Some((*tb).rt_top)
-    }
+    Some(rt.top)
 }
 
-/// Runs `f` on the calling thread's runtime stack (at least
+/// Runs `f` on a runtime stack of the calling thread (at least
 /// `RUNTIME_STACK` bytes, whatever stack the caller was on) with the
-/// split-stack limit all ones.  Ends the process if no runtime stack can
-/// be mapped (the caller may have too little stack to report anything).
+/// split-stack limit all ones.
+///
+/// Already on the runtime stack in use: carry on below.  Otherwise take
+/// the next level: a signal handler that needs the runtime while the
+/// thread is in it (its own frames are on the alternate stack or on
+/// small split segments) gets a stack of its own, and gives it back
+/// before the interrupted code resumes.  Ends the process if no runtime
+/// stack can be mapped or handlers nest too deep.
 pub fn on_runtime_stack<F: FnOnce()>(f: F) {
     extern "C" fn tramp<F: FnOnce()>(p: *mut c_void) {
         // SAFETY: `p` is the `Option<F>` below, alive for the whole call.
@@ -745,15 +782,31 @@ pub fn on_runtime_stack<F: FnOnce()>(f: F) {
     }
     let tb = thread_state::thread_block();
     // SAFETY: tb is this thread's block; on_stack switches to a mapped,
-    // 16-byte aligned stack top (or stays) and comes back.
+    // 16-byte aligned stack top (or stays) and comes back.  A handler
+    // that interrupts between the level check and the switch finishes
+    // with that level before we write to it.
     unsafe {
-        let Some(top) = runtime_stack_top(tb) else { no_runtime_stack() };
         let mut slot = Some(f);
-        (*tb).rt_depth += 1;
+        let arg = &mut slot as *mut Option<F> as *mut c_void;
+        let level = (*tb).rt_pivots;
+        let sp = crate::arch::current::stack_pointer();
+        if level > 0 {
+            if let Some(rt) = (*tb).rt.get(level - 1) {
+                if sp > rt.base && sp <= rt.top {
+                    crate::arch::current::splitstack_on_stack(tramp::<F>, arg, 0);
+                    return;
+                }
+            }
+        }
+        if level >= RT_LEVELS {
+            nested_too_deep();
+        }
+        let Some(top) = runtime_stack_top(tb, level) else { no_runtime_stack() };
+        (*tb).rt_pivots = level + 1;
         compiler_fence(SeqCst);
-        crate::arch::current::splitstack_on_stack(tramp::<F>, &mut slot as *mut Option<F> as *mut c_void, top);
+        crate::arch::current::splitstack_on_stack(tramp::<F>, arg, top);
         compiler_fence(SeqCst);
-        (*tb).rt_depth -= 1;
+        (*tb).rt_pivots = level;
     }
 }
 
@@ -763,17 +816,34 @@ fn no_runtime_stack() -> ! {
     Msg::new().s("out of memory: cannot map the ").dec(RUNTIME_STACK as u64).s("-byte runtime stack; aborting").fatal()
 }
 
-/// Frees the calling thread's runtime stack (thread exit; the caller is
-/// not on it).
+#[cold]
+#[inline(never)]
+fn nested_too_deep() -> ! {
+    Msg::new().s("signal handlers nested more than 4 deep inside the runtime; aborting").fatal()
+}
+
+/// Frees the calling thread's runtime stacks (thread exit; the caller is
+/// not on one).  The thread block forgets each first: a signal handler
+/// that needs one from here on maps a new one instead of using the range
+/// being unmapped.
 pub unsafe fn free_runtime_stack() {
     let tb = thread_state::thread_block();
-    if (*tb).rt_top != 0 {
-        if sys::munmap((*tb).rt_base, (*tb).rt_len).is_ok() {
-            stats::os_unmapped((*tb).rt_len);
+    if (*tb).rt_pivots != 0 {
+        return;
+    }
+    for level in 0..RT_LEVELS {
+        let Some(rt) = (*tb).rt.get_mut(level) else { break };
+        if rt.top == 0 {
+            continue;
         }
-        (*tb).rt_top = 0;
-        (*tb).rt_base = 0;
-        (*tb).rt_len = 0;
+        let (base, len) = (rt.base, rt.len);
+        rt.top = 0;
+        rt.base = 0;
+        rt.len = 0;
+        compiler_fence(SeqCst);
+        if sys::munmap(base, len).is_ok() {
+            stats::os_unmapped(len);
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub fn current() -> &'static AtomicPtr<StackSegment> {
 }
 
 /// Size classes the per-thread cache keeps (see allocator.rs).
-pub(crate) const MAX_CLASSES: usize = 48;
+pub(crate) const MAX_CLASSES: usize = 64;
 
 /// The runtime's own per-thread state: a hidden TLS block defined in the
 /// assembly (`splitstack_thread`, SS_THREAD_BLOCK_SIZE bytes, zero in a
@@ -55,11 +55,11 @@ pub struct ThreadBlock {
     pub morestack_calls: u64,
     /// Deepest segment chain this thread linked.
     pub longest_chain: u64,
-    /// This thread's runtime stack (for slow paths): mapping base, length
-    /// (guard page included) and top; 0 until first needed.
-    pub rt_base: usize,
-    pub rt_len: usize,
-    pub rt_top: usize,
+    /// This thread's runtime stacks (for slow paths), one per nesting
+    /// level (a signal handler that needs one while the thread is on
+    /// another gets the next): mapping base, length (guard page included)
+    /// and top; 0 until first needed.
+    pub rt: [RuntimeStack; RT_LEVELS],
     /// Bump region carved from the thread's current chunk.
     pub bump_ptr: usize,
     pub bump_end: usize,
@@ -68,9 +68,9 @@ pub struct ThreadBlock {
     pub cache_count: usize,
     /// Nonzero once the exit destructor is registered for this thread.
     pub registered: usize,
-    /// How many runtime-stack calls are under way on this thread (a signal
-    /// handler can start one while the thread is in another).
-    pub rt_depth: usize,
+    /// How many runtime stacks are in use on this thread (the level the
+    /// next switch takes).
+    pub rt_pivots: usize,
     /// Nonzero while the thread is inside the default allocator (a signal
     /// handler that allocates then keeps off the thread's cache).
     pub busy: usize,
@@ -82,6 +82,19 @@ const _: () = {
     assert!(core::mem::size_of::<ThreadBlock>() <= current::SS_THREAD_BLOCK_SIZE);
     assert!(core::mem::offset_of!(ThreadBlock, morestack_calls) == current::SS_THREAD_MORESTACK_CALLS);
 };
+
+/// Runtime stacks a thread can have in use at once: the thread's own slow
+/// path, and signal handlers nested on top of it.
+pub(crate) const RT_LEVELS: usize = 4;
+
+/// One runtime stack.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RuntimeStack {
+    pub base: usize,
+    pub len: usize,
+    pub top: usize,
+}
 
 /// The calling thread's block.
 #[inline(always)]
