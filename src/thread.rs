@@ -149,8 +149,8 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     let real = splitstack_real_pthread_create_ptr();
     if real.is_null() {
         Msg::new()
-            .s("__wrap_pthread_create called in a program linked without --wrap=pthread_create; ")
-            .s("link with gcc -fsplit-stack (which adds it) or pass -Wl,--wrap=pthread_create")
+            .s("pthread_create: the real pthread_create is not linked in: link with gcc -fsplit-stack ")
+            .s("(it adds --wrap=pthread_create), and for -static also with -Wl,-u,pthread_create")
             .emit();
         return libc::ENOSYS;
     }

@@ -96,6 +96,18 @@ for mode in static shared; do
     run "no malloc/free/mem* on the __morestack path [$mode]" env LD_PRELOAD="$T/count_libc.so" "$T/hot_$mode" 20000
 done
 
+echo "== fully static programs and threads"
+static_threads() {
+    gcc -O2 -static -fsplit-stack tests/static_threads.c "$B/libsplitstack.a" -Wl,-u,pthread_create \
+        -o "$T/static_threads_u" || return 1
+    "$T/static_threads_u" || return 1
+    gcc -O2 -static -fsplit-stack tests/static_threads.c "$B/libsplitstack.a" -o "$T/static_threads" || return 1
+    "$T/static_threads" 2> "$T/static_threads.err"; rc=$?
+    cat "$T/static_threads.err"
+    [ $rc -eq 3 ] && grep -q "splitstack: pthread_create: the real pthread_create is not linked in" "$T/static_threads.err"
+}
+run "-static: threads work with -Wl,-u,pthread_create, fail cleanly (ENOSYS, message) without" static_threads
+
 echo "== one million live contexts (dense settings)"
 gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
