@@ -112,14 +112,14 @@ extern "C" fn thread_exit(_segments: *mut c_void) {
     crate::arch::current::set_guard(0);
 }
 
-/// Run from .fini_array: report the statistics if asked, then free the
-/// finalising thread's idle segments.
+/// Run from .fini_array: free the finalising thread's idle segments, then
+/// report the statistics if asked (so the report shows what was left).
 #[no_mangle]
 pub extern "C" fn splitstack_process_exit() {
+    thread_teardown();
     if config::stats_at_exit() {
         stats::report();
     }
-    thread_teardown();
 }
 
 extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {

@@ -108,6 +108,15 @@ static_threads() {
 }
 run "-static: threads work with -Wl,-u,pthread_create, fail cleanly (ENOSYS, message) without" static_threads
 
+echo "== the main thread's segments are freed at exit"
+exit_frees() {
+    gcc -O2 -fsplit-stack tests/exit_free.c "$B/libsplitstack.a" -o "$T/exit_free" || return 1
+    SPLITSTACK_STATS=1 "$T/exit_free" > "$T/exit_free.out" 2> "$T/exit_free.err" || return 1
+    cat "$T/exit_free.out" "$T/exit_free.err"
+    grep -q "^live before exit: [1-9]" "$T/exit_free.out" && grep -q "^splitstack: stats: segments_live 0$" "$T/exit_free.err"
+}
+run "segments held by the main thread at exit are freed (exit report: 0 live)" exit_frees
+
 echo "== one million live contexts (dense settings)"
 gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
