@@ -117,6 +117,19 @@ exit_frees() {
 }
 run "segments held by the main thread at exit are freed (exit report: 0 live)" exit_frees
 
+echo "== with libgcc's runtime in a shared library (x86_64-contract.md section 7)"
+mix() {
+    mode=$1
+    gcc -O2 -fsplit-stack -fPIC -shared tests/mix/plugin.c -o "$T/libplugin.so" || return 1
+    if [ "$mode" = static ]; then L="$B/libsplitstack.a -rdynamic"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
+    gcc -O2 -fsplit-stack tests/mix/main.c $L -L"$T" -lplugin -Wl,-rpath,"$T" -o "$T/mix_$mode" || return 1
+    "$T/mix_$mode"
+}
+for mode in static shared; do
+    run "our runtime and a plugin's libgcc copy share segment chains [$mode]" mix $mode
+    grep "mixed rounds" "$T/our_runtime_and_a_plugin's_libgcc_copy_share_segment_chains_[$mode].log" 2>/dev/null | sed 's/^/    /'
+done
+
 echo "== one million live contexts (dense settings)"
 gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
