@@ -156,6 +156,11 @@ sh tests/aarch64/run.sh > "$T/aarch64.log" 2>&1
 cat "$T/aarch64.log"
 add_suite "$(grep -E '^aarch64: [0-9]+ passed' "$T/aarch64.log" | tail -1)"
 
+echo "== benchmark programs build and run (bench/smoke.sh; make bench measures)"
+sh bench/smoke.sh > "$T/bench-smoke.log" 2>&1
+grep -E "^(PASS|FAIL|UNSUPPORTED)" "$T/bench-smoke.log"
+add_suite "$(grep -E '^bench-smoke: [0-9]+ passed' "$T/bench-smoke.log" | tail -1)"
+
 echo "== demo"
 run "demo builds and runs on a 256 KiB stack limit" make -s demo
 
