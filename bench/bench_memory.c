@@ -1,7 +1,8 @@
 /*
  * Memory: N idle coroutines (argv[1]), each made with
- * __splitstack_makecontext(BENCH_CORO_STACK = 1024: a small coroutine;
- * both runtimes round it up to their minimum segment), run once through a
+ * __splitstack_makecontext(BENCH_CORO_STACK = 2048: a small coroutine,
+ * enough for its ~1 KiB recursion above the smallest reserve; both
+ * runtimes round it up to their minimum segment), run once through a
  * small recursion (BENCH_CORO_DEPTH = 8 frames of ~128 bytes) and left
  * suspended after it (parked in a yield, its stack and context kept).
  *   mem.N.rss_per_coro   (VmRSS after - before) / N, KiB
@@ -53,7 +54,7 @@ static void resident_pages(struct coro *c)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 10000;
-    size_t request = (size_t)env_long("BENCH_CORO_STACK", 1024);
+    size_t request = (size_t)env_long("BENCH_CORO_STACK", 2048);
     long depth = env_long("BENCH_CORO_DEPTH", 8);
     long cap_kib = env_long("BENCH_MEM_CAP_MIB", 0) * 1024;
     if (cap_kib <= 0)

@@ -135,6 +135,14 @@ gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/mi
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
 grep -E "contexts:|released" "$T/1,000,000_contexts:_VMAs,_RSS_and_release_within_bounds.log" 2>/dev/null | sed 's/^/    /'
 
+echo "== default allocator: no system call per segment on the warm path"
+gcc -O2 tests/make_release.c "$B/libsplitstack.a" -o "$T/make_release" -pthread || bad "build make_release"
+if command -v strace > /dev/null; then
+    a=$(syscalls "$T/st4" "$T/make_release" 1000); b=$(syscalls "$T/st5" "$T/make_release" 100000)
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "makecontext + releasecontext: $a system calls for 1000 and for 100000 pairs"
+    else bad "makecontext + releasecontext: system calls grow: $a for 1000, $b for 100000"; fi
+fi
+
 echo "== C test suite (c-tests/run-suite.sh)"
 for rt in static shared; do
     RUNTIME=$rt LIBDIR=$B bash c-tests/run-suite.sh > "$T/c-tests-$rt.log" 2>&1
