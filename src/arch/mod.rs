@@ -8,3 +8,40 @@ pub use self::x86_64 as current;
 pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64 as current;
+
+#[cfg(test)]
+mod tests {
+    //! The assembly reads its constants from consts.h through the C
+    //! preprocessor and the Rust code through build.rs; this re-reads the
+    //! header independently and checks every value both ways, so a build.rs
+    //! bug or a stale build cannot make the two disagree silently.
+
+    const HEADER: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", env!("SPLITSTACK_ASM_DIR"), "/consts.h"));
+
+    /// Every `#define SS_* value` of the header, parsed here on its own.
+    fn header_defines() -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        for line in HEADER.lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.len() >= 3 && w[0] == "#define" && w[1].starts_with("SS_") {
+                let v = match w[2].strip_prefix("0x") {
+                    Some(h) => usize::from_str_radix(h, 16).unwrap(),
+                    None => w[2].parse().unwrap(),
+                };
+                out.push((w[1].to_string(), v));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn header_and_rust_constants_agree() {
+        let header = header_defines();
+        assert!(header.len() > 20, "consts.h defines too few constants");
+        for (name, value) in &header {
+            let rust = super::current::ASM_CONSTS.iter().find(|(n, _)| n == name);
+            assert_eq!(rust.map(|(_, v)| *v), Some(*value), "{name}");
+        }
+        assert_eq!(header.len(), super::current::ASM_CONSTS.len());
+    }
+}
