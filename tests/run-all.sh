@@ -130,6 +130,25 @@ for mode in static shared; do
     grep "mixed rounds" "$T/our_runtime_and_a_plugin's_libgcc_copy_share_segment_chains_[$mode].log" 2>/dev/null | sed 's/^/    /'
 done
 
+echo "== gccgo programs (tests/gccgo)"
+gccgo_test() {
+    mode=$1
+    command -v gccgo > /dev/null || { echo "gccgo is not installed (apt-get install gccgo)"; return 1; }
+    case $mode in
+    static-libgo) L="-static-libgo $B/libsplitstack.a" ;;
+    shared-libgo) L="$B/libsplitstack.a" ;;
+    shared-lib) L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now" ;;
+    esac
+    gccgo -O2 -fuse-ld=gold tests/gccgo/goroutines.go $L -Wl,-Map,"$T/go_$mode.map" -o "$T/go_$mode" || return 1
+    if grep -E "libgcc\.a\((morestack|generic-morestack|generic-morestack-thread)\.o\)" "$T/go_$mode.map"; then
+        echo "libgcc's split-stack runtime was linked in"; return 1
+    fi
+    "$T/go_$mode"
+}
+for mode in static-libgo shared-libgo shared-lib; do
+    run "gccgo goroutines and channels with this runtime [$mode]" gccgo_test $mode
+done
+
 echo "== one million live contexts (dense settings)"
 gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
