@@ -92,6 +92,28 @@ static void e_find_context(void)
     __splitstack_find_context(&self_ctx, &len, &ns, &nsp, &isp);
 }
 static void e_get_stats(void) { SplitstackStats s; splitstack_get_stats(&s, sizeof s); }
+static void *dummy_alloc(void *u, size_t n) { (void)u; (void)n; return NULL; }
+static void dummy_free(void *u, void *b, size_t n) { (void)u; (void)b; (void)n; }
+static void e_set_allocator(void)
+{
+    SplitstackAllocator a = {SPLITSTACK_ALLOCATOR_VERSION, 0, dummy_alloc, dummy_free, NULL};
+    splitstack_set_allocator(&a);
+    splitstack_set_allocator(NULL);
+}
+static void e_set_allocator_bad(void)
+{
+    SplitstackAllocator a = {99, 0, dummy_alloc, dummy_free, NULL};
+    splitstack_set_allocator(&a);
+}
+static void e_settings(void)
+{
+    size_t m = splitstack_min_segment_size(), r = splitstack_segment_slack();
+    splitstack_set_min_segment_size(m);
+    splitstack_set_reserve(r);
+    splitstack_set_cache_max(256 << 20);
+    (void)splitstack_default_reserve();
+}
+static void e_settings_bad(void) { splitstack_set_min_segment_size(7); splitstack_set_reserve(3); }
 static void e_allocate_stack_space(void) { __morestack_allocate_stack_space(100); }
 static void *thread_fn(void *a) { return a; }
 static pthread_t tid;
@@ -159,6 +181,10 @@ int main(void)
         { "__splitstack_find (whole walk)", e_find, API_BOUND },
         { "__splitstack_find_context", e_find_context, API_BOUND },
         { "splitstack_get_stats", e_get_stats, API_BOUND },
+        { "splitstack_set_allocator (set, NULL)", e_set_allocator, API_BOUND },
+        { "splitstack_set_allocator (bad version)", e_set_allocator_bad, API_BOUND },
+        { "splitstack_set_*/min_segment/reserve", e_settings, API_BOUND },
+        { "splitstack_set_* (invalid values)", e_settings_bad, API_BOUND },
         { "__morestack_allocate_stack_space", e_allocate_stack_space, API_BOUND },
         { "__morestack (first split, maps)", e_morestack, MORESTACK_BOUND },
         { "__morestack (segment cached)", e_morestack, MORESTACK_BOUND },
