@@ -179,3 +179,36 @@ fn getcontext_setcontext_round_trip() {
         assert_eq!(crate::arch::current::get_guard(), saved.guard);
     }
 }
+
+#[test]
+fn libgcc_internal_helpers_keep_libgcc_semantics() {
+    use crate::morestack::*;
+    let _g = SERIAL.lock().unwrap();
+    // SAFETY: this thread's own state, on the test's stack: the helpers are
+    // driven the way libgcc's __morestack drives them, without switching.
+    unsafe {
+        let cur = thread_state::current();
+        let saved = cur.load(core::sync::atomic::Ordering::Relaxed);
+        let args: [u64; 4] = [11, 22, 33, 44];
+        let mut frame = 20000usize;
+        let sp = __generic_morestack(&mut frame, args.as_ptr() as *mut u8, 32) as *const u64;
+        let seg = cur.load(core::sync::atomic::Ordering::Relaxed);
+        assert!(!seg.is_null() && seg != saved);
+        // The arguments were copied to the new stack's top, 32-byte aligned.
+        assert_eq!(core::slice::from_raw_parts(sp, 4), &args);
+        assert_eq!(sp as usize % 32, 0);
+        assert_eq!(sp as usize + 32, segment::top(seg));
+        assert!(frame >= 20000, "available {frame}");
+        // findstack finds the segment holding an address in it.
+        cur.store(saved, core::sync::atomic::Ordering::Relaxed);
+        cur.store(seg, core::sync::atomic::Ordering::Relaxed);
+        assert_eq!(__generic_findstack((sp as usize - 100) as *mut _), sp as usize - 100 - segment::low(seg));
+        // releasestack goes back and returns where the arguments were.
+        let mut avail = 0usize;
+        let old = __generic_releasestack(&mut avail);
+        assert_eq!(old as *const u64, args.as_ptr());
+        assert_eq!(cur.load(core::sync::atomic::Ordering::Relaxed), saved);
+        // The guard helper: the reserve above the lowest byte.
+        assert_eq!(__morestack_make_guard(0x10000 as *mut _, 0x1000) as usize, 0xf000 + config::slack());
+    }
+}
