@@ -164,6 +164,83 @@ __splitstack_morestack_impl:
 	add	x9, x29, #SS_FRAME_BYTES	/* F's sp at entry */
 	sub	x10, x9, x10			/* bytes F asked for */
 	stp	x12, x10, [x29, #SS_FRAME_BODY]	/* body, need */
+
+	mrs	x13, tpidr_el0
+	/* Count the call (per thread, no atomic needed). */
+	TLS_ADDR x14, x13, splitstack_thread
+	ldr	x15, [x14, #SS_THREAD_MORESTACK_CALLS]
+	add	x15, x15, #1
+	str	x15, [x14, #SS_THREAD_MORESTACK_CALLS]
+
+	/* Remember what to go back to. */
+	ldr	x15, [x13, #GUARD_OFF]
+	TLS_ADDR x14, x13, __morestack_current_segment	/* x14 = &current */
+	ldr	x16, [x14]				/* x16 = cur */
+	stp	x15, x16, [x29, #SS_FRAME_OLD_GUARD]
+
+	/* WARM PATH, in the scratch registers x9-x17 only (AAPCS64 gives them
+	 * to us at a call boundary; x0-x8, x18 and q0-q7 are never touched,
+	 * nothing is called): the segment after the current one is cached
+	 * and big enough.  The same steps, in the same order, as
+	 * splitstack_grow (see asm/x86_64/morestack.S and src/morestack.rs
+	 * for why the order is signal-safe):
+	 *   next = cur ? cur->next : __morestack_segments
+	 *   if next->size < need + reserve + SS_SEG_META: cold path
+	 *   current = next; next->prev = cur; next->old_stack = F's sp
+	 * Threads that asked for signal blocking take the cold path. */
+	TLS_ADDR x15, x13, __morestack_initial_sp
+	ldr	w15, [x15, #SS_ISP_DONT_BLOCK]
+	cbz	w15, .Lcold
+	adrp	x17, splitstack_reserve_bytes
+	ldr	x17, [x17, #:lo12:splitstack_reserve_bytes]	/* 0 before start-up */
+	cbz	x17, .Lcold
+	add	x15, x10, x17
+	add	x15, x15, #SS_SEG_META			/* x15 = need + reserve + meta */
+	cbnz	x16, 1f
+	TLS_ADDR x9, x13, __morestack_segments
+	ldr	x9, [x9]				/* next = first segment */
+	b	2f
+1:	ldr	x9, [x16, #SS_SEG_NEXT]			/* next = cur->next */
+2:	cbz	x9, .Lcold
+	ldr	x11, [x9, #SS_SEG_SIZE]
+	cmp	x11, x15
+	b.lo	.Lcold
+	str	x9, [x14]				/* commit: current = next */
+	str	x16, [x9, #SS_SEG_PREV]
+	add	x15, x29, #SS_FRAME_BYTES
+	str	x15, [x9, #SS_SEG_OLD_STACK]
+	add	x11, x9, x11
+	sub	x11, x11, #(SS_SEG_META - SS_SEG_HEADER_SIZE)	/* x11 = top */
+	add	x17, x9, x17
+	add	x17, x17, #SS_SEG_HEADER_SIZE		/* x17 = new limit */
+	mov	x15, #-1
+	str	x15, [x13, #GUARD_OFF]			/* all ones while sp moves */
+	mov	sp, x11
+	str	x17, [x13, #GUARD_OFF]
+	add	x11, x29, #SS_FRAME_BYTES		/* F's stack arguments */
+	/* sp is the segment's top: 16-byte aligned. */
+.Lwarm_call_begin:
+	blr	x12
+.Lwarm_call_end:
+	/* Back from the body (x0-x8, q0-q3 may hold results): fast unless
+	 * alloca blocks are to be freed or more than one idle segment is
+	 * cached beyond this one; no signal blocking on this path. */
+	mrs	x9, tpidr_el0
+	TLS_ADDR x10, x9, __morestack_current_segment
+	ldr	x10, [x10]
+	ldr	x11, [x10, #SS_SEG_EXTRA]
+	cbnz	x11, .Lwarm_slow_return
+	ldr	x10, [x10, #SS_SEG_NEXT]
+	cbz	x10, .Lswitch_back
+	ldr	x10, [x10, #SS_SEG_NEXT]
+	cbz	x10, .Lswitch_back
+.Lwarm_slow_return:
+	str	xzr, [x29, #SS_FRAME_BLOCKED]		/* the warm path never blocks */
+	b	.Lslow_return
+
+	/* COLD PATH: save the argument registers, then the Rust helper finds
+	 * or allocates the segment. */
+.Lcold:
 	stp	x0, x1, [x29, #SS_FRAME_X0]
 	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
 	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
@@ -174,21 +251,9 @@ __splitstack_morestack_impl:
 	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
 	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
 
-	mrs	x9, tpidr_el0
-	/* Count the call (per thread, no atomic needed). */
-	TLS_ADDR x1, x9, splitstack_thread
-	ldr	x2, [x1, #SS_THREAD_MORESTACK_CALLS]
-	add	x2, x2, #1
-	str	x2, [x1, #SS_THREAD_MORESTACK_CALLS]
-
-	/* Remember what to go back to. */
-	ldr	x0, [x9, #GUARD_OFF]
-	TLS_ADDR x1, x9, __morestack_current_segment
-	ldr	x1, [x1]
-	stp	x0, x1, [x29, #SS_FRAME_OLD_GUARD]
-
 	/* Block signals only if this thread asked for it. */
 	str	xzr, [x29, #SS_FRAME_BLOCKED]
+	mrs	x9, tpidr_el0
 	TLS_ADDR x1, x9, __morestack_initial_sp
 	ldr	w1, [x1, #SS_ISP_DONT_BLOCK]
 	cbnz	w1, 1f
@@ -234,9 +299,9 @@ __splitstack_morestack_impl:
 	ldr	x12, [x29, #SS_FRAME_BODY]
 	add	x11, x29, #SS_FRAME_BYTES	/* F's stack arguments */
 	/* sp is the segment's top less nothing: 16-byte aligned. */
-.Lcall_body_begin:
+.Lcold_call_begin:
 	blr	x12
-.Lcall_body_end:
+.Lcold_call_end:
 
 	/* Back from the body, still on the new segment; x0-x8 and q0-q3 may
 	 * hold its results.  Fast path: no alloca blocks to free on the
@@ -252,10 +317,10 @@ __splitstack_morestack_impl:
 	ldr	x11, [x29, #SS_FRAME_BLOCKED]
 	cbnz	x11, .Lslow_return
 	ldr	x10, [x10, #SS_SEG_NEXT]
-	cbz	x10, 5f
+	cbz	x10, .Lswitch_back
 	ldr	x10, [x10, #SS_SEG_NEXT]
 	cbnz	x10, .Lslow_return
-5:
+.Lswitch_back:
 	SWITCH_BACK
 .Lleave:
 	ldp	x29, x30, [sp], #SS_FRAME_BYTES
@@ -316,8 +381,9 @@ __splitstack_morestack_impl:
 	.cfi_endproc
 	.size	__morestack, . - __morestack
 
-/* LSDA for __morestack, read by __gcc_personality_v0: one call-site
- * record, the call of the body, whose landing pad is a cleanup. */
+/* LSDA for __morestack, read by __gcc_personality_v0: two call-site
+ * records (sorted by address), the calls of the body on the warm and the
+ * cold path, whose landing pad is the same cleanup. */
 	.section .gcc_except_table,"a",%progbits
 	.p2align 2
 .Lmorestack_lsda:
@@ -326,10 +392,14 @@ __splitstack_morestack_impl:
 	.byte	0x01				/* call sites: DW_EH_PE_uleb128 */
 	.uleb128 .Lcall_sites_end - .Lcall_sites
 .Lcall_sites:
-	.uleb128 .Lcall_body_begin - .Lmorestack	/* region start */
-	.uleb128 .Lcall_body_end - .Lcall_body_begin	/* region length */
+	.uleb128 .Lwarm_call_begin - .Lmorestack	/* region start */
+	.uleb128 .Lwarm_call_end - .Lwarm_call_begin	/* region length */
 	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
 	.uleb128 0					/* action: cleanup only */
+	.uleb128 .Lcold_call_begin - .Lmorestack
+	.uleb128 .Lcold_call_end - .Lcold_call_begin
+	.uleb128 .Lcleanup - .Lmorestack
+	.uleb128 0
 .Lcall_sites_end:
 
 	.hidden	DW.ref.__gcc_personality_v0
@@ -528,6 +598,7 @@ splitstack_real_pthread_create_ptr:
 
 /* Helpers implemented in Rust: bound locally, never through a PLT. */
 	.hidden	splitstack_grow
+	.hidden	splitstack_reserve_bytes
 	.hidden	splitstack_leave_segment
 	.hidden	splitstack_block_all
 	.hidden	splitstack_restore_mask
