@@ -36,12 +36,16 @@
  *   out:  rax, rdx, xmm0, xmm1, st0, st1 as the body left them; rcx, rsi,
  *         rdi, r8-r11 clobbered (dead after a return); callee-saved
  *         registers preserved.
- *   The Rust helpers are compiled for the baseline x86-64 target (SSE2,
- *   no VEX encodings; src/lib.rs refuses to build with AVX enabled), so
- *   they may touch xmm0-15 but never the upper halves of ymm/zmm and
- *   never x87 state.  xmm0-7 are saved around them on the way in and
- *   xmm0-1 on the slow way out, which keeps vector arguments and results
- *   whole.
+ *   Two ways in: the WARM PATH (the next segment is cached) runs in
+ *   rcx, rdx, rsi, rdi, r8, r10, r11 only, saving and restoring the first
+ *   five, and calls nothing; the COLD PATH saves every argument register
+ *   and xmm0-7 and calls the Rust helper.  The Rust helpers are compiled
+ *   for the baseline x86-64 target (SSE2, no VEX encodings; src/lib.rs
+ *   refuses to build with AVX enabled), so they may touch xmm0-15 but
+ *   never the upper halves of ymm/zmm and never x87 state; with xmm0-7
+ *   saved on the cold way in and xmm0-1 on the slow way out, vector
+ *   arguments and results stay whole.  Each path calls the body from a
+ *   call site of its own (two call-site records in the LSDA).
  *
  * FRAME (on the old stack; offsets from %rbp; names in consts.h)
  *
@@ -49,15 +53,16 @@
  *      +16         R2                             return address (CFA-8)
  *      +8          R1                             return into the stub
  *       0          caller's rbp                   CFA-24
- *      -8          rax                            SS_FRAME_RAX
+ *      -8          rax (cold path)                SS_FRAME_RAX
  *      -16..-56    rdi rsi rdx rcx r8 r9          SS_FRAME_RDI .. R9
+ *                  (r9 on the cold path only)
  *      -64         limit before the call          SS_FRAME_OLD_GUARD
  *      -72         segment before the call        SS_FRAME_OLD_SEGMENT
  *      -80         exception object (unwinding)   SS_FRAME_EXCEPTION
  *      -88         signal mask (when blocking)    SS_FRAME_SIGMASK
  *      -96         1 if signals were blocked      SS_FRAME_BLOCKED
  *      -104        padding
- *      -232..-105  xmm0 .. xmm7 (16 bytes each)   SS_FRAME_XMM0
+ *      -232..-105  xmm0 .. xmm7 (cold path)       SS_FRAME_XMM0
  *      rsp = rbp - SS_FRAME_BYTES, 16-byte aligned (rbp is 8 mod 16)
  *
  * The canonical frame address is rbp + 24 (F's caller's stack pointer
