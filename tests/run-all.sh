@@ -149,6 +149,17 @@ for mode in static-libgo shared-libgo shared-lib; do
     run "gccgo goroutines and channels with this runtime [$mode]" gccgo_test $mode
 done
 
+echo "== LD_PRELOAD over a split-stack plugin's own runtime (section 7)"
+preload() {
+    gcc -O2 -fsplit-stack -fPIC -shared tests/preload/plugin.c -o "$T/libplug.so" || return 1
+    gcc -O2 tests/preload/main.c -L"$T" -lplug -Wl,-rpath,"$T" -ldl -o "$T/preload_main" || return 1
+    out=$(LD_PRELOAD="$B/libsplitstack.so.0" "$T/preload_main") || { echo "$out"; return 1; }
+    echo "$out"
+    n=$(echo "$out" | sed -n 's/^segments allocated by libsplitstack: \([0-9]*\)$/\1/p')
+    [ -n "$n" ] && [ "$n" -ge 20 ]
+}
+run "LD_PRELOAD=libsplitstack.so.0 takes over a plugin's __splitstack_* API" preload
+
 echo "== one million live contexts (dense settings)"
 gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
