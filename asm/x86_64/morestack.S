@@ -101,6 +101,19 @@
 /* While %rsp is between stacks every split-stack check must fail. */
 #define SWITCHING_GUARD $-1
 
+/* Back to the old stack: the limit all ones while %rsp moves, %rsp = the
+   frame's bottom (16-byte aligned), the segment saved at entry made
+   current again, then the limit saved at entry.  Clobbers rcx, rsi, rdi. */
+.macro	SWITCH_BACK
+	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	SWITCHING_GUARD, GUARD
+	leaq	-SS_FRAME_BYTES(%rbp), %rsp
+	movq	%rsi, %fs:(%rdi)
+	movq	%rcx, GUARD
+.endm
+
 	.text
 
 /* ---------------------------------------------------------------------
@@ -222,13 +235,7 @@ __splitstack_morestack_impl:
 	cmpq	$0, SS_SEG_NEXT(%rcx)
 	jne	.Lwarm_slow_return
 .Lswitch_back:
-	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
-	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	movq	SWITCHING_GUARD, GUARD
-	leaq	-SS_FRAME_BYTES(%rbp), %rsp
-	movq	%rsi, %fs:(%rdi)
-	movq	%rcx, GUARD
+	SWITCH_BACK
 .Lleave:
 	movq	%rbp, %rsp
 	popq	%rbp
@@ -345,13 +352,7 @@ __splitstack_morestack_impl:
 	 * the segment being left (every frame on it is dead now) and returns
 	 * the idle segments beyond the next one to the allocator. */
 	call	splitstack_leave_segment
-	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
-	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	movq	SWITCHING_GUARD, GUARD
-	leaq	-SS_FRAME_BYTES(%rbp), %rsp
-	movq	%rsi, %fs:(%rdi)
-	movq	%rcx, GUARD
+	SWITCH_BACK
 	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
 	je	4f
 	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
@@ -373,13 +374,7 @@ __splitstack_morestack_impl:
 .Lcleanup:
 	movq	%rax, -SS_FRAME_EXCEPTION(%rbp)
 	call	splitstack_leave_segment
-	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
-	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	movq	SWITCHING_GUARD, GUARD
-	leaq	-SS_FRAME_BYTES(%rbp), %rsp
-	movq	%rsi, %fs:(%rdi)
-	movq	%rcx, GUARD
+	SWITCH_BACK
 	movq	-SS_FRAME_EXCEPTION(%rbp), %rdi
 	call	_Unwind_Resume@PLT
 	ud2					/* _Unwind_Resume does not return */
