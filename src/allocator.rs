@@ -251,6 +251,40 @@ fn pool_lock(nested: bool) -> bool {
     spin_lock(&POOL_LOCK, nested)
 }
 
+// fork(): the child has only the forking thread, so a lock another thread
+// held at that moment would stay held forever.  The handlers take both
+// locks around the fork (no code path holds one while taking the other)
+// and release them on both sides.
+extern "C" fn fork_prepare() {
+    pool_lock(false);
+    SLAB_LOCK.lock(false);
+}
+
+extern "C" fn fork_parent() {
+    SLAB_LOCK.unlock();
+    pool_unlock();
+}
+
+extern "C" fn fork_child() {
+    SLAB_LOCK.unlock();
+    pool_unlock();
+}
+
+static FORK_HANDLERS: AtomicBool = AtomicBool::new(false);
+
+/// Registers the fork handlers (once per process, at start-up).
+pub fn register_fork_handlers() {
+    if FORK_HANDLERS.swap(true, AcqRel) {
+        return;
+    }
+    // SAFETY: the handlers are plain functions of this library that only
+    // touch the two spin locks.
+    let err = unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    if err != 0 {
+        Msg::new().s("pthread_atfork failed (errno ").dec(err as u64).s("); fork() while other threads allocate stacks may hang the child").emit();
+    }
+}
+
 fn pool_unlock() {
     POOL_LOCK.store(false, Release);
 }

@@ -66,6 +66,7 @@ pub fn init_key() {
     if ensure_key() {
         KEY_READY.store(true, Release);
     }
+    allocator::register_fork_handlers();
 }
 
 /// Frees the calling thread's segments that nothing runs on: all of them
