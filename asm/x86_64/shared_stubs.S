@@ -18,10 +18,11 @@
  * shared library through the GOT (bound at load time: the library must be
  * linked with -z now, see README).
  *
- * Register contract: identical to the targets' (see morestack.S); the
- * jump changes no register but r11... no: it uses no register at all
- * (memory-indirect jmp), and pushes nothing, so the target sees exactly
- * the entry state the prologue made.
+ * Register contract: identical to the targets' (see morestack.S).  The
+ * stubs use no register at all (a memory-indirect jmp) and push nothing,
+ * so the target sees exactly the entry state the prologue made.  Frame:
+ * none; CFI as at the targets' entry (CFA = rsp + 16, return address R2
+ * at CFA - 8).
  */
 	.text
 	.globl	__morestack
