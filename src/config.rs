@@ -157,6 +157,24 @@ fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
     m.s(" ignored: ").s(why).s("; using ").dec(default as u64).emit();
 }
 
+/// The value of size variable `name` (NUL-terminated), or `default` with a
+/// warning when it is not a size or `check` refuses it.
+///
+/// # Safety
+/// `name` must end with a NUL byte.
+unsafe fn size_setting(name: &str, default: usize, check: fn(usize) -> Option<&'static str>) -> usize {
+    let Some(v) = env(name.as_bytes()) else { return default };
+    let shown = &name[..name.len() - 1];
+    match parse_size(v) {
+        None => warn_env(shown, v, "not a size (bytes, or with K/M/G)", default),
+        Some(n) => match check(n) {
+            Some(why) => warn_env(shown, v, why, default),
+            None => return n,
+        },
+    }
+    default
+}
+
 /// Reads the settings; idempotent and cheap after the first call.
 pub fn init() {
     if PAGE_SIZE.load(Relaxed) != 0 {
@@ -169,39 +187,18 @@ pub fn init() {
     let default_reserve = round_up(SS_BACKOFF + sigframe + HANDLER_RESERVE, 64);
     DEFAULT_RESERVE.store(default_reserve, Relaxed);
 
-    let mut reserve = default_reserve;
-    let mut min_segment = SPLITSTACK_DEFAULT_MIN_SEGMENT;
-    let mut cache_max = SPLITSTACK_DEFAULT_CACHE_MAX;
     // SAFETY: NUL-terminated names.
-    unsafe {
-        if let Some(v) = env(b"SPLITSTACK_MIN_SEGMENT\0") {
-            match parse_size(v) {
-                None => warn_env("SPLITSTACK_MIN_SEGMENT", v, "not a size (bytes, or with K/M/G)", min_segment),
-                Some(n) => match check_min_segment(n) {
-                    Some(why) => warn_env("SPLITSTACK_MIN_SEGMENT", v, why, min_segment),
-                    None => min_segment = n,
-                },
-            }
-        }
-        if let Some(v) = env(b"SPLITSTACK_RESERVE\0") {
-            match parse_size(v) {
-                None => warn_env("SPLITSTACK_RESERVE", v, "not a size (bytes, or with K/M/G)", reserve),
-                Some(n) => match check_reserve(n) {
-                    Some(why) => warn_env("SPLITSTACK_RESERVE", v, why, reserve),
-                    None => reserve = n,
-                },
-            }
-        }
-        if let Some(v) = env(b"SPLITSTACK_CACHE_MAX\0") {
-            match parse_size(v) {
-                None => warn_env("SPLITSTACK_CACHE_MAX", v, "not a size (bytes, or with K/M/G)", cache_max),
-                Some(n) => cache_max = n,
-            }
-        }
-        if let Some(v) = env(b"SPLITSTACK_STATS\0") {
-            if !v.is_empty() && v != b"0" {
-                STATS_AT_EXIT.store(1, Relaxed);
-            }
+    let (min_segment, reserve, cache_max) = unsafe {
+        (
+            size_setting("SPLITSTACK_MIN_SEGMENT\0", SPLITSTACK_DEFAULT_MIN_SEGMENT, check_min_segment),
+            size_setting("SPLITSTACK_RESERVE\0", default_reserve, check_reserve),
+            size_setting("SPLITSTACK_CACHE_MAX\0", SPLITSTACK_DEFAULT_CACHE_MAX, |_| None),
+        )
+    };
+    // SAFETY: as above.
+    if let Some(v) = unsafe { env(b"SPLITSTACK_STATS\0") } {
+        if !v.is_empty() && v != b"0" {
+            STATS_AT_EXIT.store(1, Relaxed);
         }
     }
     RESERVE.store(reserve, Relaxed);
