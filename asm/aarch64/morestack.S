@@ -224,7 +224,11 @@ __splitstack_morestack_impl:
 .Lwarm_call_end:
 	/* Back from the body (x0-x8, q0-q3 may hold results): fast unless
 	 * alloca blocks are to be freed or more than one idle segment is
-	 * cached beyond this one; no signal blocking on this path. */
+	 * cached beyond this one (more go back to the allocator on the slow
+	 * path, so a deep recursion does not keep its segments forever).
+	 * Signals are not blocked here (the cold path's return checks that
+	 * before it comes here). */
+.Lreturn_checks:
 	mrs	x9, tpidr_el0
 	TLS_ADDR x10, x9, __morestack_current_segment
 	ldr	x10, [x10]
@@ -235,7 +239,7 @@ __splitstack_morestack_impl:
 	ldr	x10, [x10, #SS_SEG_NEXT]
 	cbz	x10, .Lswitch_back
 .Lwarm_slow_return:
-	str	xzr, [x29, #SS_FRAME_BLOCKED]		/* the warm path never blocks */
+	str	xzr, [x29, #SS_FRAME_BLOCKED]		/* unset on the warm path */
 	b	.Lslow_return
 
 	/* COLD PATH: save the argument registers, then the Rust helper finds
@@ -302,24 +306,12 @@ __splitstack_morestack_impl:
 .Lcold_call_begin:
 	blr	x12
 .Lcold_call_end:
-
-	/* Back from the body, still on the new segment; x0-x8 and q0-q3 may
-	 * hold its results.  Fast path: no alloca blocks to free on the
-	 * segment, no signal blocking requested, and at most one idle
-	 * segment cached beyond this one (more go back to the allocator on
-	 * the slow path, so a deep recursion does not keep its segments
-	 * forever). */
-	mrs	x9, tpidr_el0
-	TLS_ADDR x10, x9, __morestack_current_segment
-	ldr	x10, [x10]
-	ldr	x11, [x10, #SS_SEG_EXTRA]
-	cbnz	x11, .Lslow_return
+	/* Signals blocked for this round trip: the slow way back, which
+	 * blocks them again around the switch; otherwise the same checks as
+	 * after the warm call. */
 	ldr	x11, [x29, #SS_FRAME_BLOCKED]
 	cbnz	x11, .Lslow_return
-	ldr	x10, [x10, #SS_SEG_NEXT]
-	cbz	x10, .Lswitch_back
-	ldr	x10, [x10, #SS_SEG_NEXT]
-	cbnz	x10, .Lslow_return
+	b	.Lreturn_checks
 .Lswitch_back:
 	SWITCH_BACK
 .Lleave:

@@ -224,7 +224,9 @@ __splitstack_morestack_impl:
 	 * results.  Fast when there are no alloca blocks to free and at most
 	 * one idle segment cached beyond this one (more go back to the
 	 * allocator on the slow path, so that a deep recursion does not keep
-	 * its segments forever). */
+	 * its segments forever).  Signals are not blocked here (the cold
+	 * path's return checks that before it comes here). */
+.Lreturn_checks:
 	movq	__morestack_current_segment@gottpoff(%rip), %rcx
 	movq	%fs:(%rcx), %rcx
 	cmpq	$0, SS_SEG_EXTRA(%rcx)
@@ -246,7 +248,7 @@ __splitstack_morestack_impl:
 	.cfi_restore_state
 
 .Lwarm_slow_return:
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* the warm path never blocks */
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* unset on the warm path */
 	jmp	.Lslow_return
 
 	/* Copy r11 bytes (whole words) of stack arguments from rcx to r8. */
@@ -323,18 +325,12 @@ __splitstack_morestack_impl:
 .Lcold_call_begin:
 	call	*%r11
 .Lcold_call_end:
-	movq	__morestack_current_segment@gottpoff(%rip), %rcx
-	movq	%fs:(%rcx), %rcx
-	cmpq	$0, SS_SEG_EXTRA(%rcx)
-	jne	.Lslow_return
+	/* Signals blocked for this round trip: the slow way back, which
+	 * blocks them again around the switch; otherwise the same checks as
+	 * after the warm call. */
 	cmpq	$0, -SS_FRAME_BLOCKED(%rbp)
 	jne	.Lslow_return
-	movq	SS_SEG_NEXT(%rcx), %rcx
-	testq	%rcx, %rcx
-	je	.Lswitch_back
-	cmpq	$0, SS_SEG_NEXT(%rcx)
-	jne	.Lslow_return
-	jmp	.Lswitch_back
+	jmp	.Lreturn_checks
 
 .Lslow_return:
 	/* Park the results in the (now dead) argument slots of the frame. */
