@@ -827,7 +827,7 @@ pub fn on_runtime_stack<F: FnOnce()>(f: F) {
         if level > 0 {
             if let Some(rt) = (*tb).rt.get(level - 1) {
                 if sp > rt.base && sp <= rt.top {
-                    crate::arch::current::splitstack_on_stack(tramp::<F>, arg, 0);
+                    crate::arch::splitstack_on_stack(tramp::<F>, arg, 0);
                     return;
                 }
             }
@@ -838,7 +838,7 @@ pub fn on_runtime_stack<F: FnOnce()>(f: F) {
         let Some(top) = runtime_stack_top(tb, level) else { no_runtime_stack() };
         (*tb).rt_pivots = level + 1;
         compiler_fence(SeqCst);
-        crate::arch::current::splitstack_on_stack(tramp::<F>, arg, top);
+        crate::arch::splitstack_on_stack(tramp::<F>, arg, top);
         compiler_fence(SeqCst);
         (*tb).rt_pivots = level;
     }

@@ -7,7 +7,7 @@
 //! versions use AVX registers whose upper halves the assembly does not
 //! save).
 
-use crate::arch::current::{self as arch, SS_FRAME_BELOW_ARGS};
+use crate::arch::current::SS_FRAME_BELOW_ARGS;
 use crate::segment::{self, StackSegment};
 use crate::{alloca, allocator, config, stats, sys, thread_state};
 use core::ffi::c_void;
@@ -300,4 +300,3 @@ pub fn frame_below(old_stack: usize) -> usize {
     old_stack.wrapping_sub(SS_FRAME_BELOW_ARGS)
 }
 
-pub use arch::get_guard;

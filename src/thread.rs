@@ -51,7 +51,7 @@ pub fn register_exit_destructor() {
     let tb = thread_state::thread_block();
     // SAFETY: tb is this thread's block; KEY was created at start-up.
     unsafe {
-        if (*tb).registered != 0 || KEY_ERR != 0 || !KEY_READY.load(Acquire) {
+        if (*tb).registered != 0 || !KEY_READY.load(Acquire) {
             return;
         }
         (*tb).registered = 1;

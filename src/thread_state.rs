@@ -32,7 +32,7 @@ pub fn segments() -> &'static AtomicPtr<StackSegment> {
     // SAFETY: the address is the calling thread's TLS slot, valid for the
     // thread's life and 8-byte aligned; it is only ever accessed as a
     // pointer-sized word (by this thread, and by its signal handlers).
-    unsafe { &*(current::tls_segments() as *const AtomicPtr<StackSegment>) }
+    unsafe { &*(crate::arch::tls_segments() as *const AtomicPtr<StackSegment>) }
 }
 
 /// `&__morestack_current_segment`: the segment the thread runs on, NULL
@@ -40,7 +40,7 @@ pub fn segments() -> &'static AtomicPtr<StackSegment> {
 #[inline(always)]
 pub fn current() -> &'static AtomicPtr<StackSegment> {
     // SAFETY: as for `segments`.
-    unsafe { &*(current::tls_current_segment() as *const AtomicPtr<StackSegment>) }
+    unsafe { &*(crate::arch::tls_current_segment() as *const AtomicPtr<StackSegment>) }
 }
 
 /// Size classes the per-thread cache keeps (see allocator.rs).
@@ -99,11 +99,11 @@ pub struct RuntimeStack {
 /// The calling thread's block.
 #[inline(always)]
 pub fn thread_block() -> *mut ThreadBlock {
-    current::tls_thread_block() as *mut ThreadBlock
+    crate::arch::tls_thread_block() as *mut ThreadBlock
 }
 
 /// `__morestack_initial_sp` of the calling thread.
 #[inline(always)]
 pub fn initial_sp() -> *mut InitialSp {
-    current::tls_initial_sp() as *mut InitialSp
+    crate::arch::tls_initial_sp() as *mut InitialSp
 }

@@ -105,6 +105,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 /// Addresses of the three exported thread-local variables, resolved with
 /// the initial-exec model: the GOT entry (`:gottprel:`) holds the
 /// variable's offset from the thread pointer.
+/// Used by the accessors in arch/mod.rs.
 macro_rules! tls_address {
     ($sym:literal) => {{
         let p: usize;
@@ -124,29 +125,6 @@ macro_rules! tls_address {
     }};
 }
 
-#[inline(always)]
-pub fn tls_segments() -> usize {
-    tls_address!("__morestack_segments")
-}
-#[inline(always)]
-pub fn tls_current_segment() -> usize {
-    tls_address!("__morestack_current_segment")
-}
-#[inline(always)]
-pub fn tls_initial_sp() -> usize {
-    tls_address!("__morestack_initial_sp")
-}
-
-#[inline(always)]
-pub fn tls_thread_block() -> usize {
-    tls_address!("splitstack_thread")
-}
-
-extern "C" {
-    /// Runs `f(arg)` on the stack whose top is `top` (the current stack
-    /// if NULL) with the split-stack limit all ones (morestack.S).
-    pub fn splitstack_on_stack(f: extern "C" fn(*mut core::ffi::c_void), arg: *mut core::ffi::c_void, top: usize);
-}
 
 // System call numbers of the generic (asm-generic/unistd.h) table.
 pub(crate) const SYS_WRITE: usize = 64;
@@ -191,6 +169,7 @@ mod tests {
 
     #[test]
     fn tls_variables_are_distinct_and_thread_local() {
+        use crate::arch::{tls_current_segment, tls_initial_sp, tls_segments};
         let (a, b, c) = (tls_segments(), tls_current_segment(), tls_initial_sp());
         assert_eq!(b, a + 8);
         assert_eq!(c, a + 16);

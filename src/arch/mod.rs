@@ -1,13 +1,42 @@
 //! Per-architecture constants shared with the assembly.
 
 #[cfg(target_arch = "x86_64")]
+#[macro_use]
 pub mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use self::x86_64 as current;
 #[cfg(target_arch = "aarch64")]
+#[macro_use]
 pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64 as current;
+
+// The calling thread's copies of the TLS variables defined in the
+// assembly, through each architecture's initial-exec access
+// (`tls_address!`).
+
+#[inline(always)]
+pub fn tls_segments() -> usize {
+    tls_address!("__morestack_segments")
+}
+#[inline(always)]
+pub fn tls_current_segment() -> usize {
+    tls_address!("__morestack_current_segment")
+}
+#[inline(always)]
+pub fn tls_initial_sp() -> usize {
+    tls_address!("__morestack_initial_sp")
+}
+#[inline(always)]
+pub fn tls_thread_block() -> usize {
+    tls_address!("splitstack_thread")
+}
+
+extern "C" {
+    /// Runs `f(arg)` on the stack whose top is `top` (the current stack
+    /// if NULL) with the split-stack limit all ones (morestack.S).
+    pub fn splitstack_on_stack(f: extern "C" fn(*mut core::ffi::c_void), arg: *mut core::ffi::c_void, top: usize);
+}
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,7 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 
 /// Addresses of the three exported thread-local variables, resolved with
 /// the initial-exec model (a `%fs`-relative offset from the GOT).
+/// Used by the accessors in arch/mod.rs.
 macro_rules! tls_address {
     ($sym:literal) => {{
         let p: usize;
@@ -98,28 +99,6 @@ macro_rules! tls_address {
     }};
 }
 
-#[inline(always)]
-pub fn tls_segments() -> usize {
-    tls_address!("__morestack_segments")
-}
-#[inline(always)]
-pub fn tls_current_segment() -> usize {
-    tls_address!("__morestack_current_segment")
-}
-#[inline(always)]
-pub fn tls_initial_sp() -> usize {
-    tls_address!("__morestack_initial_sp")
-}
-#[inline(always)]
-pub fn tls_thread_block() -> usize {
-    tls_address!("splitstack_thread")
-}
-
-extern "C" {
-    /// Runs `f(arg)` on the stack whose top is `top` (the current stack
-    /// if NULL) with the split-stack limit all ones (morestack.S).
-    pub fn splitstack_on_stack(f: extern "C" fn(*mut core::ffi::c_void), arg: *mut core::ffi::c_void, top: usize);
-}
 
 pub(crate) const SYS_WRITE: usize = 1;
 pub(crate) const SYS_MMAP: usize = 9;
