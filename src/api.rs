@@ -22,6 +22,23 @@ fn null_context(func: &str) {
     Msg::new().s(func).s(": NULL context").emit();
 }
 
+/// Where a collector's scan of the calling thread's stack starts: this
+/// function's own stack pointer, rounded down to a word.  It lies below
+/// every word of the caller's frame (and of our callers'), so a scan from
+/// it in word steps reads every live word exactly where it is stored.
+/// (The address of a byte-sized local would not do: it may be 7 mod 8,
+/// and a word-stepping scan from it reads every word misaligned.)
+#[inline(always)]
+fn scan_start() -> usize {
+    word_floor(arch::stack_pointer())
+}
+
+/// `a` rounded down to a multiple of the word size.
+#[inline(always)]
+fn word_floor(a: usize) -> usize {
+    a & !(core::mem::size_of::<usize>() - 1)
+}
+
 /// Saves the calling thread's split-stack state in `ctx` (call it just
 /// before `getcontext`/`swapcontext`/`setjmp`).
 #[no_mangle]
@@ -30,11 +47,10 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut SplitstackContext) {
         return null_context("__splitstack_getcontext");
     }
     let isp = thread_state::initial_sp();
-    let marker = 0u8;
     ctx.write(SplitstackContext {
         segments: thread_state::segments().load(Relaxed),
         current: thread_state::current().load(Relaxed),
-        sp: ptr::addr_of!(marker) as *mut c_void,
+        sp: scan_start() as *mut c_void,
         guard: arch::get_guard(),
         initial_sp: (*isp).sp as *mut c_void,
         initial_sp_len: (*isp).len,
@@ -247,10 +263,12 @@ pub unsafe extern "C" fn __splitstack_find(
         Msg::new().s("__splitstack_find: NULL output pointer").emit();
         return ptr::null_mut();
     }
-    let mut sp = sp as usize;
+    // Ranges start and end on word boundaries (a collector scans them in
+    // word steps); the values this runtime hands out already are.
+    let mut sp = word_floor(sp as usize);
     let segment: *mut StackSegment = match seg as usize {
         FIND_INITIAL => {
-            let top = *initial_sp as usize;
+            let top = word_floor(*initial_sp as usize);
             *next_seg = FIND_DONE as *mut c_void;
             *next_sp = ptr::null_mut();
             if top == 0 || sp >= top {
@@ -263,8 +281,7 @@ pub unsafe extern "C" fn __splitstack_find(
         0 => {
             // Start with the calling thread: find the segment we run on.
             *initial_sp = (*thread_state::initial_sp()).sp as *mut c_void;
-            let marker = 0u8;
-            sp = ptr::addr_of!(marker) as usize;
+            sp = scan_start();
             let mut s = thread_state::current().load(Relaxed);
             loop {
                 if s.is_null() {
@@ -285,7 +302,7 @@ pub unsafe extern "C" fn __splitstack_find(
     } else {
         *next_sp = frame_below(old) as *mut c_void;
     }
-    let top = segment::top(segment);
+    let top = word_floor(segment::top(segment));
     *len = top.saturating_sub(sp);
     sp as *mut c_void
 }
