@@ -31,7 +31,7 @@ use crate::config::{self, SplitstackResult};
 use crate::diag::Msg;
 use crate::segment::{StackSegment, HEADER};
 use crate::thread_state::{self, ThreadBlock, MAX_CLASSES, RT_LEVELS};
-use crate::{stats, sys};
+use crate::{segmap, stats, sys};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ptr;
@@ -41,6 +41,8 @@ use core::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicUsize, Ord
 /// SS_SEG_META).
 pub(crate) const META_BYTES: usize = crate::arch::current::SS_SEG_META;
 const MAGIC: usize = 0x5350_4c54_5345_474d;
+/// The meta magic of a free (cached) default-allocator block.
+const MAGIC_FREE: usize = 0x5350_4c54_4652_4545;
 /// Class index of blocks mapped on their own.
 const DEDICATED: u32 = u32::MAX;
 /// Chunk size of the default allocator.
@@ -381,13 +383,26 @@ struct Block {
     slab: *mut Slab,
 }
 
+/// Maps `len` bytes (a page multiple) for segments and records them in
+/// the segment map, so that the API recognises the segments carved from
+/// them.
+fn map_segment_memory(len: usize) -> Result<usize, i32> {
+    let addr = sys::mmap_anon(len)?;
+    if !segmap::insert(addr, len) {
+        // SAFETY: mapped just above, never handed out.
+        let _ = unsafe { sys::munmap(addr, len) };
+        return Err(libc::ENOMEM);
+    }
+    stats::os_mapped(len);
+    Ok(addr)
+}
+
 /// Takes a block of `total` bytes (16-byte multiple) from the default
 /// allocator.
 unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result<Block, i32> {
     let Some((class, size)) = class_for(total) else {
         let len = config::page_round(total).ok_or(libc::ENOMEM)?;
-        let addr = sys::mmap_anon(len)?;
-        stats::os_mapped(len);
+        let addr = map_segment_memory(len)?;
         return Ok(Block { addr, size: len, class: DEDICATED, slab: ptr::null_mut() });
     };
     if size < config::page_size() {
@@ -450,8 +465,7 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize, nested: bool) -> Res
     }
     let len = CHUNK.max(size * 4);
     let len = config::page_round(len).ok_or(libc::ENOMEM)?;
-    let chunk = sys::mmap_anon(len)?;
-    stats::os_mapped(len);
+    let chunk = map_segment_memory(len)?;
     if !nested {
         (*tb).bump_ptr = chunk + size;
         (*tb).bump_end = chunk + len;
@@ -465,6 +479,7 @@ unsafe fn default_alloc(tb: *mut ThreadBlock, total: usize, nested: bool) -> Res
 /// Gives a default-allocator block back.
 unsafe fn default_free(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, class: u32, nested: bool) {
     if class == DEDICATED {
+        segmap::remove(seg as usize, size);
         if sys::munmap(seg as usize, size).is_ok() {
             stats::os_unmapped(size);
         }
@@ -610,8 +625,7 @@ unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i
         // A signal handler on a thread that holds the slab lock: give it
         // a block of its own rather than wait for ourselves.
         let len = config::page_round(size).ok_or(libc::ENOMEM)?;
-        let addr = sys::mmap_anon(len)?;
-        stats::os_mapped(len);
+        let addr = map_segment_memory(len)?;
         return Ok(Block { addr, size: len, class: DEDICATED, slab: ptr::null_mut() });
     }
     drain_deferred_slab_locked();
@@ -632,14 +646,13 @@ unsafe fn slab_alloc(class: usize, size: usize, nested: bool) -> Result<Block, i
                 return Err(libc::ENOMEM);
             }
         };
-        let base = match sys::mmap_anon(len) {
+        let base = match map_segment_memory(len) {
             Ok(b) => b,
             Err(e) => {
                 SLAB_LOCK.unlock();
                 return Err(e);
             }
         };
-        stats::os_mapped(len);
         s = d;
         s.write(Slab { base, class, size, len, free_mask: u64::MAX, resident_mask: 0, next: ptr::null_mut(), prev: ptr::null_mut() });
         partial_push(s);
@@ -1005,18 +1018,29 @@ pub unsafe fn set_depth(seg: *mut StackSegment, d: u32) {
 pub unsafe fn free_segment_here(seg: *mut StackSegment) {
     let m = our_meta(seg);
     if m.is_null() {
-        // Not ours: a libgcc runtime copy made it with one mmap.
-        let len = (*seg).size + HEADER;
-        if let Err(errno) = sys::munmap(seg as usize, len) {
-            Msg::new()
-                .s("cannot free the stack segment at ")
-                .hex(seg as usize)
-                .s(": not made by this runtime and munmap failed (errno ")
-                .dec(errno as u64)
-                .s("); its header is corrupt; aborting")
-                .fatal();
+        match identify(seg) {
+            // A libgcc runtime copy made it with one mmap.
+            SegmentKind::Foreign => {
+                let len = (*seg).size + HEADER;
+                if let Err(errno) = sys::munmap(seg as usize, len) {
+                    Msg::new()
+                        .s("cannot free the libgcc-made stack segment at ")
+                        .hex(seg as usize)
+                        .s(": munmap failed (errno ")
+                        .dec(errno as u64)
+                        .s("); leaving it")
+                        .emit();
+                    return;
+                }
+                stats::foreign_freed();
+            }
+            // Not reachable (our_meta said it is not ours), but never
+            // free what is not recognised.
+            SegmentKind::Ours => {}
+            SegmentKind::Bad(why) => {
+                Msg::new().s("not freeing the stack segment at ").hex(seg as usize).s(": ").s(why).emit();
+            }
         }
-        stats::foreign_freed();
         return;
     }
     let origin = (*m).origin;
@@ -1024,6 +1048,9 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
     let class = (*m).class;
     stats::segment_freed();
     if origin.is_null() {
+        // Marked free, so that freeing it again (a released context's
+        // copy, a corrupt chain) is recognised while it waits for reuse.
+        (*m).magic = MAGIC_FREE ^ seg as usize;
         let tb = thread_state::thread_block();
         let saved = (*tb).busy;
         (*tb).busy = 1;
@@ -1039,6 +1066,87 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
             call_user(&mut mask, || free(a.user, seg as *mut c_void, size));
         }
     }
+}
+
+/// What a segment pointer that came from outside the runtime (a caller's
+/// context, a chain a foreign runtime copy also works on) points to.
+pub enum SegmentKind {
+    /// A live segment of this runtime (default or registered allocator).
+    Ours,
+    /// A segment made by a libgcc runtime copy: one mapping of exactly
+    /// `size + 56` bytes, page-aligned.
+    Foreign,
+    /// Anything else, with the reason; it must not be followed or freed.
+    Bad(&'static str),
+}
+
+/// Largest segment size believed (1 TiB): bigger is a corrupt header.
+const MAX_PLAUSIBLE_SIZE: usize = 1 << 40;
+
+/// Says what `seg` points to without faulting, whatever it holds.
+///
+/// Memory the default allocator mapped is recognised through the segment
+/// map, with no system call (the cost on every valid context); anything
+/// else (a registered allocator's block, a libgcc copy's segment, garbage)
+/// is read through [`sys::probe_read`] first.
+///
+/// # Safety
+/// Memory the segment map records must still be mapped (the map is
+/// updated before anything of ours is unmapped; a libgcc copy that
+/// unmapped one of our segments leaves a hole the map cannot see).
+pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
+    let a = seg as usize;
+    if a % 16 != 0 || a < 65536 || a >= 1 << 48 {
+        return SegmentKind::Bad("not a stack segment (misaligned, or not a user-space address)");
+    }
+    if segmap::contains_range(a, HEADER) {
+        let size = (*seg).size;
+        if !(META_BYTES..=MAX_PLAUSIBLE_SIZE).contains(&size) {
+            return SegmentKind::Bad("corrupt segment header (impossible size) in this runtime's stack memory");
+        }
+        let end = a + HEADER + size;
+        if !segmap::contains_range(end - META_BYTES, META_BYTES) {
+            return SegmentKind::Bad("corrupt segment header (size beyond this runtime's stack memory)");
+        }
+        let magic = (*meta(seg, size + HEADER)).magic;
+        return if magic == MAGIC ^ a {
+            SegmentKind::Ours
+        } else if magic == MAGIC_FREE ^ a || magic == 0 {
+            SegmentKind::Bad("already freed (its context was released, or this is a copy of a released context)")
+        } else {
+            SegmentKind::Bad("not a live segment header in this runtime's stack memory (corrupt, or a pointer into the middle of a stack)")
+        };
+    }
+    let mut h = [0u8; HEADER];
+    if !sys::probe_read(a, &mut h) {
+        return SegmentKind::Bad("not a stack segment (unreadable memory)");
+    }
+    // SAFETY: `h` holds a copy of the header (StackSegment is plain data).
+    let size = (*(h.as_ptr() as *const StackSegment)).size;
+    if !(META_BYTES..=MAX_PLAUSIBLE_SIZE).contains(&size) {
+        return SegmentKind::Bad("not a stack segment (impossible size in its header)");
+    }
+    let end = a + HEADER + size;
+    if RECORD_COUNT.load(Acquire) > 0 {
+        let mut mb = [0u8; core::mem::size_of::<SegmentMeta>()];
+        if sys::probe_read(end - META_BYTES, &mut mb) {
+            // SAFETY: `mb` holds a copy of a would-be SegmentMeta.
+            let m = &*(mb.as_ptr() as *const SegmentMeta);
+            let records = RECORDS.0.get() as usize;
+            let o = m.origin as usize;
+            let in_records = o >= records
+                && o < records + MAX_ALLOCATORS * core::mem::size_of::<AllocatorRecord>()
+                && (o - records) % core::mem::size_of::<AllocatorRecord>() == 0;
+            if m.magic == MAGIC ^ a && in_records {
+                return SegmentKind::Ours;
+            }
+        }
+    }
+    let page = config::page_size();
+    if a % page == 0 && (size + HEADER) % page == 0 && sys::mapped(a, size + HEADER) && !segmap::contains(end - 1) {
+        return SegmentKind::Foreign;
+    }
+    SegmentKind::Bad("not a stack segment (neither this runtime's layout nor libgcc's)")
 }
 
 /// Total cached resident bytes (for statistics).

@@ -22,6 +22,84 @@ fn null_context(func: &str) {
     Msg::new().s(func).s(": NULL context").emit();
 }
 
+/// What word 7 of a caller's context says it is.
+#[derive(PartialEq, Eq)]
+enum Tag {
+    /// Made or saved by this runtime.
+    Ours,
+    /// libgcc's layout (word 7 zero): saved by a libgcc runtime copy, or
+    /// a context its owner zeroed and never saved into.
+    Libgcc,
+    Released,
+    /// Anything else: not a context.
+    Garbage,
+}
+
+fn tag(c: &SplitstackContext) -> Tag {
+    match c.state {
+        CTX_LIVE => Tag::Ours,
+        0 => Tag::Libgcc,
+        CTX_RELEASED => Tag::Released,
+        _ => Tag::Garbage,
+    }
+}
+
+/// Reports a context whose tag is neither ours nor libgcc's.
+#[cold]
+#[inline(never)]
+fn not_a_context(func: &str, ctx: *mut SplitstackContext, word7: usize, outcome: &str) {
+    Msg::new()
+        .s(func)
+        .s(": ")
+        .hex(ctx as usize)
+        .s(" is not a split-stack context (word 7 is ")
+        .hex(word7)
+        .s(", neither this runtime's tag nor libgcc's 0); ")
+        .s(outcome)
+        .emit();
+}
+
+/// Reports a context word that does not point to a stack segment.
+#[cold]
+#[inline(never)]
+fn bad_segment(func: &str, ctx: *mut SplitstackContext, seg: *mut StackSegment, why: &str, outcome: &str) {
+    Msg::new()
+        .s(func)
+        .s(": context ")
+        .hex(ctx as usize)
+        .s(": segment ")
+        .hex(seg as usize)
+        .s(": ")
+        .s(why)
+        .s("; ")
+        .s(outcome)
+        .emit();
+}
+
+/// Checks the segment words of a context before anything follows them:
+/// Err((segment, reason)) for the first that is not a segment.
+///
+/// # Safety
+/// `c` is a readable context.
+unsafe fn check_segments(c: &SplitstackContext) -> Result<(), (*mut StackSegment, &'static str)> {
+    for seg in [c.current, c.segments] {
+        if !seg.is_null() {
+            segment::check(seg).map_err(|why| (seg, why))?;
+        }
+    }
+    Ok(())
+}
+
+/// The cheap form of [`check_segments`] for `setcontext`, which must stay
+/// a few instructions: a segment word must be NULL or a 16-byte aligned
+/// user-space address.  (Contexts in libgcc's layout get the full check:
+/// they are rare.)
+#[inline(always)]
+fn plausible(seg: *mut StackSegment) -> bool {
+    let a = seg as usize;
+    a == 0 || (a % 16 == 0 && a >= 65536 && a < 1 << 48)
+}
+
 /// Where a collector's scan of the calling thread's stack starts: this
 /// function's own stack pointer, rounded down to a word.  It lies below
 /// every word of the caller's frame (and of our callers'), so a scan from
@@ -68,12 +146,28 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut SplitstackContext) {
         Msg::new().s("__splitstack_setcontext: NULL context; aborting").fatal();
     }
     let c = ctx.read();
-    if c.state == CTX_RELEASED {
-        Msg::new()
-            .s("__splitstack_setcontext: context ")
-            .hex(ctx as usize)
-            .s(" was released; its stack is gone; aborting")
-            .fatal();
+    match tag(&c) {
+        Tag::Ours => {
+            if !plausible(c.segments) || !plausible(c.current) {
+                set_bad(ctx, if plausible(c.current) { c.segments } else { c.current }, "is not a segment address");
+            }
+        }
+        Tag::Libgcc => {
+            if let Err((seg, why)) = check_segments(&c) {
+                set_bad(ctx, seg, why);
+            }
+        }
+        Tag::Released => {
+            Msg::new()
+                .s("__splitstack_setcontext: context ")
+                .hex(ctx as usize)
+                .s(" was released; its stack is gone; aborting")
+                .fatal();
+        }
+        Tag::Garbage => {
+            not_a_context("__splitstack_setcontext", ctx, c.state, "aborting (there is no stack to switch to)");
+            crate::diag::abort();
+        }
     }
     let isp = thread_state::initial_sp();
     // Order: the limit last, so that a signal between these stores sees
@@ -86,6 +180,13 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut SplitstackContext) {
     (*isp).dont_block_signals = c.dont_block_signals as i32;
     core::sync::atomic::compiler_fence(SeqCst);
     arch::set_guard(c.guard);
+}
+
+#[cold]
+#[inline(never)]
+fn set_bad(ctx: *mut SplitstackContext, seg: *mut StackSegment, why: &str) -> ! {
+    bad_segment("__splitstack_setcontext", ctx, seg, why, "aborting (there is no stack to switch to)");
+    crate::diag::abort()
 }
 
 /// Creates a context with a fresh segment of at least `stack_size` usable
@@ -148,9 +249,22 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
         return ptr::null_mut();
     }
     let c = &mut *ctx;
-    if c.state == CTX_RELEASED {
-        Msg::new().s("__splitstack_resetcontext: context ").hex(ctx as usize).s(" was released").emit();
-        return ptr::null_mut();
+    match tag(c) {
+        Tag::Ours | Tag::Libgcc => {}
+        Tag::Released => {
+            Msg::new().s("__splitstack_resetcontext: context ").hex(ctx as usize).s(" was released").emit();
+            return ptr::null_mut();
+        }
+        Tag::Garbage => {
+            not_a_context("__splitstack_resetcontext", ctx, c.state, "returning NULL");
+            return ptr::null_mut();
+        }
+    }
+    if !c.segments.is_null() {
+        if let Err(why) = segment::check(c.segments) {
+            bad_segment("__splitstack_resetcontext", ctx, c.segments, why, "returning NULL");
+            return ptr::null_mut();
+        }
     }
     let seg = c.segments;
     c.current = seg;
@@ -167,6 +281,13 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
             while !s.is_null() {
                 crate::alloca::free_list(ptr::addr_of_mut!((*s).extra) as *mut *mut crate::alloca::AllocaBlock);
                 s = (*s).next;
+                if !s.is_null() {
+                    if let Err(why) = segment::check(s) {
+                        bad_segment("__splitstack_resetcontext", ctx, s, why, "its chain is cut there");
+                        (*seg).next = ptr::null_mut();
+                        break;
+                    }
+                }
             }
         }
         (segment::low(seg), segment::usable(seg))
@@ -186,13 +307,17 @@ pub unsafe extern "C" fn __splitstack_releasecontext(ctx: *mut SplitstackContext
         return null_context("__splitstack_releasecontext");
     }
     let c = &mut *ctx;
-    if c.state == CTX_RELEASED {
-        Msg::new()
-            .s("__splitstack_releasecontext: context ")
-            .hex(ctx as usize)
-            .s(" was already released; ignoring")
-            .emit();
-        return;
+    match tag(c) {
+        Tag::Ours | Tag::Libgcc => {}
+        Tag::Released => {
+            Msg::new()
+                .s("__splitstack_releasecontext: context ")
+                .hex(ctx as usize)
+                .s(" was already released; ignoring")
+                .emit();
+            return;
+        }
+        Tag::Garbage => return not_a_context("__splitstack_releasecontext", ctx, c.state, "nothing released"),
     }
     if !c.segments.is_null()
         && c.segments == thread_state::segments().load(Relaxed)
@@ -205,10 +330,13 @@ pub unsafe extern "C" fn __splitstack_releasecontext(ctx: *mut SplitstackContext
             .emit();
         return;
     }
-    segment::release_list(&mut c.segments);
+    let result = segment::release_list_checked(&mut c.segments);
     c.current = ptr::null_mut();
     c.sp = ptr::null_mut();
     c.state = CTX_RELEASED;
+    if let Err((seg, why)) = result {
+        bad_segment("__splitstack_releasecontext", ctx, seg, why, "it and the rest of the chain were not freed");
+    }
 }
 
 /// Reads and/or sets whether `__morestack` blocks signals on this thread
@@ -231,6 +359,9 @@ pub unsafe extern "C" fn __splitstack_block_signals(new: *mut c_int, old: *mut c
 pub unsafe extern "C" fn __splitstack_block_signals_context(ctx: *mut SplitstackContext, new: *mut c_int, old: *mut c_int) {
     if ctx.is_null() {
         return null_context("__splitstack_block_signals_context");
+    }
+    if tag(&*ctx) == Tag::Garbage {
+        return not_a_context("__splitstack_block_signals_context", ctx, (*ctx).state, "nothing done");
     }
     if !old.is_null() {
         *old = ((*ctx).dont_block_signals == 0) as c_int;
@@ -293,7 +424,15 @@ pub unsafe extern "C" fn __splitstack_find(
                 s = (*s).prev;
             }
         }
-        _ => seg as *mut StackSegment,
+        _ => {
+            let seg = seg as *mut StackSegment;
+            if let Err(why) = segment::check(seg) {
+                Msg::new().s("__splitstack_find: segment ").hex(seg as usize).s(": ").s(why).s("; returning NULL").emit();
+                *next_seg = FIND_DONE as *mut c_void;
+                return ptr::null_mut();
+            }
+            seg
+        }
     };
     *next_seg = if (*segment).prev.is_null() { FIND_INITIAL as *mut c_void } else { (*segment).prev as *mut c_void };
     let old = (*segment).old_stack as usize;
@@ -327,7 +466,19 @@ pub unsafe extern "C" fn __splitstack_find_context(
     }
     let c = &*ctx;
     *initial_sp = c.initial_sp;
-    if c.sp.is_null() || c.state == CTX_RELEASED {
+    let t = tag(c);
+    if t == Tag::Garbage {
+        not_a_context("__splitstack_find_context", ctx, c.state, "returning NULL");
+    } else if t != Tag::Released && !c.sp.is_null() {
+        if let Err((seg, why)) = check_segments(c) {
+            bad_segment("__splitstack_find_context", ctx, seg, why, "returning NULL");
+            *next_seg = FIND_DONE as *mut c_void;
+            *next_sp = ptr::null_mut();
+            *initial_sp = ptr::null_mut();
+            return ptr::null_mut();
+        }
+    }
+    if c.sp.is_null() || t == Tag::Released || t == Tag::Garbage {
         *next_seg = FIND_DONE as *mut c_void;
         *next_sp = ptr::null_mut();
         *initial_sp = ptr::null_mut();

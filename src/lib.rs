@@ -37,6 +37,7 @@ pub mod config;
 pub mod context;
 pub mod diag;
 pub mod morestack;
+pub mod segmap;
 pub mod segment;
 pub mod stats;
 pub mod sys;

@@ -123,3 +123,50 @@ pub unsafe fn release_list(head: &mut *mut StackSegment) -> usize {
     });
     n
 }
+
+/// As [`release_list`], for a chain that came from a caller's context:
+/// each segment is identified before it is read or freed (see
+/// [`allocator::identify`]).  At the first one that is not a segment the
+/// walk stops, leaving it and the rest alone, and its address and the
+/// reason are returned.  A cycle ends the same way: the second visit
+/// finds the segment already freed.
+///
+/// # Safety
+/// No segment of the list may be in use.
+pub unsafe fn release_list_checked(head: &mut *mut StackSegment) -> Result<usize, (*mut StackSegment, &'static str)> {
+    let first = *head;
+    *head = ptr::null_mut();
+    let mut out = Ok(0);
+    if first.is_null() {
+        return out;
+    }
+    allocator::on_runtime_stack(|| {
+        let mut seg = first;
+        let mut n = 0;
+        while !seg.is_null() {
+            if let allocator::SegmentKind::Bad(why) = allocator::identify(seg) {
+                out = Err((seg, why));
+                return;
+            }
+            let next = (*seg).next;
+            alloca::free_list(ptr::addr_of_mut!((*seg).extra) as *mut *mut AllocaBlock);
+            allocator::free_segment_here(seg);
+            n += 1;
+            seg = next;
+        }
+        out = Ok(n);
+    });
+    out
+}
+
+/// Whether `seg` can be followed: NULL is not checked here (callers
+/// handle it); otherwise one of ours or a libgcc copy's.
+///
+/// # Safety
+/// As [`allocator::identify`].
+pub unsafe fn check(seg: *mut StackSegment) -> Result<(), &'static str> {
+    match allocator::identify(seg) {
+        allocator::SegmentKind::Bad(why) => Err(why),
+        _ => Ok(()),
+    }
+}
