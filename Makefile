@@ -33,9 +33,15 @@ $(BUILD)/splitstack.o: $(RUSTLIB) exports.txt
 	  --remove-section=.llvmbc --remove-section=.llvmcmd --strip-symbol=rust_eh_personality \
 	  $(BUILD)/prelink.o $@
 
-$(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o
+# __real_pthread_create for links made without --wrap=pthread_create
+# (asm/x86_64/nowrap.S); the linker takes it only then.
+$(BUILD)/splitstack_nowrap.o: asm/x86_64/nowrap.S
+	@mkdir -p $(BUILD)
+	$(CC) -c -o $@ $<
+
+$(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o $(BUILD)/splitstack_nowrap.o
 	rm -f $@
-	ar rcs $@ $<
+	ar rcs $@ $^
 
 # The shared library proper.  --wrap binds the wrapper's
 # __real_pthread_create to libc's pthread_create; -z now keeps the dynamic
@@ -91,9 +97,13 @@ $(A64)/splitstack.o: $(A64_RUSTLIB) exports.txt
 	$(A64_CROSS)objcopy --keep-global-symbols=$(A64)/exports.txt --keep-global-symbol=__real_pthread_create \
 	  --strip-symbol=rust_eh_personality $(A64)/prelink.o $@
 
-$(A64)/libsplitstack.a: $(A64)/splitstack.o
+$(A64)/splitstack_nowrap.o: asm/aarch64/nowrap.S
+	@mkdir -p $(A64)
+	$(A64_CROSS)gcc -c -o $@ $<
+
+$(A64)/libsplitstack.a: $(A64)/splitstack.o $(A64)/splitstack_nowrap.o
 	rm -f $@
-	$(A64_CROSS)ar rcs $@ $<
+	$(A64_CROSS)ar rcs $@ $^
 
 # The shared library proper, and what -lsplitstack finds: a linker script
 # adding the program's own hidden __morestack/__morestack_non_split stubs

@@ -151,7 +151,7 @@ pub unsafe extern "C" fn __wrap_pthread_create(
     if real.is_null() {
         Msg::new()
             .s("pthread_create: the real pthread_create is not linked in: link with gcc -fsplit-stack ")
-            .s("(it adds --wrap=pthread_create), and for -static also with -Wl,-u,pthread_create")
+            .s("(it adds --wrap=pthread_create)")
             .emit();
         return libc::ENOSYS;
     }

@@ -1,7 +1,6 @@
 /* A fully static -fsplit-stack program that creates a thread which
- * splits.  Linked with -Wl,-u,pthread_create it must work; linked without,
- * pthread_create must fail with ENOSYS and a message (tests/run-all.sh
- * builds both and checks both outcomes). */
+ * splits: `gcc -static -fsplit-stack -pthread` with libsplitstack.a and no
+ * other flag must link it and run it (tests/run-all.sh). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -592,10 +592,13 @@ splitstack_on_stack:
 	.size	splitstack_on_stack, . - splitstack_on_stack
 
 /* void *splitstack_real_pthread_create_ptr(void)
- * The address the linker's --wrap=pthread_create gave __real_pthread_create,
- * or NULL when the program was linked without it (a weak reference, so
- * linking the library never fails because of it). */
-	.weak	__real_pthread_create
+ * The address the linker's --wrap=pthread_create gave __real_pthread_create
+ * (glibc's pthread_create), or NULL when the program was linked without
+ * --wrap.  The reference is strong: under --wrap it becomes a reference to
+ * pthread_create, which is what pulls pthread_create out of libc.a in a
+ * -static link.  Without --wrap it stays __real_pthread_create, and the
+ * archive member nowrap.S (NULL) satisfies it, so that plain links of the
+ * library (programs that only use the API) work too. */
 	.globl	splitstack_real_pthread_create_ptr
 	.hidden	splitstack_real_pthread_create_ptr
 	.type	splitstack_real_pthread_create_ptr, @function

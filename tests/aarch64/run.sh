@@ -149,11 +149,9 @@ for src in tests/aarch64/t_*.c tests/aarch64/t_*.cc; do
     for mode in $MODES; do
         exe=$T/$name-$mode
         case $mode in
-            # -u pthread_create: in a -static link the library's weak
-            # reference to __real_pthread_create (what --wrap makes of
-            # pthread_create) pulls nothing from libc.a, so the wrapper
-            # would find it NULL and fail with ENOSYS (x86_64 too).
-            static)  link="-static $B/libsplitstack.a -Wl,-u,pthread_create" ;;
+            # No -u pthread_create: the wrapper's own archive member
+            # pulls it out of libc.a (asm/aarch64/thread_stub.S).
+            static)  link="-static $B/libsplitstack.a" ;;
             dynamic) link="$B/libsplitstack.a" ;;
             shared)  link="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now" ;;
         esac
