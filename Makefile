@@ -127,7 +127,7 @@ demo: lib
 	sh -c 'ulimit -s 256 && ./$(BUILD)/demo'
 
 header:
-	cbindgen --config cbindgen.toml --crate splitstack --output include/splitstack.h
+	sh tools/gen-header.sh
 
 test: lib
 	bash tests/run-all.sh

@@ -1,7 +1,7 @@
 /* Helpers for the tests of this runtime's own API (allocators, segment
- * sizes, statistics): they include the generated header, whose typed
- * prototypes differ from the void *ctx[10] ones in common.h, so they use
- * this small header instead. */
+ * sizes, statistics): they include the generated header (for the
+ * splitstack_* additions and the typed SplitstackContext), so they use this
+ * small header instead of common.h. */
 #ifndef SPLITSTACK_CTESTS_OURS_H
 #define SPLITSTACK_CTESTS_OURS_H
 

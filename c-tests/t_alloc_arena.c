@@ -110,8 +110,8 @@ static void co_body(void)
 {
     int i = co_index;
     co_result[i] = recurse(2000);
-    __splitstack_getcontext(&co_ss[i]);
-    __splitstack_setcontext(&main_ss);
+    __splitstack_getcontext(splitstack_context_words(&co_ss[i]));
+    __splitstack_setcontext(splitstack_context_words(&main_ss));
     swapcontext(&co_uc[i], &main_uc);
     CHECK(0, "a finished coroutine was resumed");
 }
@@ -119,7 +119,7 @@ static void co_body(void)
 static void run_coroutine(int i)
 {
     size_t size;
-    co_stack[i] = __splitstack_makecontext(32 * 1024, &co_ss[i], &size);
+    co_stack[i] = __splitstack_makecontext(32 * 1024, splitstack_context_words(&co_ss[i]), &size);
     CHECK(co_stack[i] != NULL, "makecontext %d failed", i);
     getcontext(&co_uc[i]);
     co_uc[i].uc_stack.ss_sp = co_stack[i];
@@ -127,8 +127,8 @@ static void run_coroutine(int i)
     co_uc[i].uc_link = NULL;
     makecontext(&co_uc[i], co_body, 0);
     co_index = i;
-    __splitstack_getcontext(&main_ss);
-    __splitstack_setcontext(&co_ss[i]);
+    __splitstack_getcontext(splitstack_context_words(&main_ss));
+    __splitstack_setcontext(splitstack_context_words(&co_ss[i]));
     swapcontext(&main_uc, &co_uc[i]);
     CHECK(co_result[i] == expected(2000), "coroutine %d computed a wrong checksum", i);
 }
@@ -204,29 +204,29 @@ int main(void)
     CHECK(splitstack_set_allocator(&vb) == SplitstackOk, "registering B failed");
     unsigned long a_frees = A.frees;
     for (int i = 0; i < NCO / 2; i++)
-        __splitstack_releasecontext(&co_ss[i]);
+        __splitstack_releasecontext(splitstack_context_words(&co_ss[i]));
     CHECK(A.frees > a_frees, "releasing A's contexts freed nothing in A");
     CHECK(B.frees == 0, "B was asked to free A's segments");
     size_t size;
     SplitstackContext cb;
-    void *sb = __splitstack_makecontext(8192, &cb, &size);
+    void *sb = __splitstack_makecontext(8192, splitstack_context_words(&cb), &size);
     CHECK(in_arena(&B, sb), "a context made after registering B is not from B");
-    __splitstack_releasecontext(&cb);
+    __splitstack_releasecontext(splitstack_context_words(&cb));
     CHECK(B.allocs == 1 && B.frees == 1, "B: %lu allocs, %lu frees (expected 1, 1)", B.allocs, B.frees);
 
     /* 5. NULL restores the default allocator. */
     CHECK(splitstack_set_allocator(NULL) == SplitstackOk, "restoring the default failed");
     unsigned long a_allocs = A.allocs, b_allocs = B.allocs;
     SplitstackContext cd;
-    void *sd = __splitstack_makecontext(8192, &cd, &size);
+    void *sd = __splitstack_makecontext(8192, splitstack_context_words(&cd), &size);
     CHECK(sd != NULL && !in_arena(&A, sd) && !in_arena(&B, sd), "default allocator not restored");
     CHECK(A.allocs == a_allocs && B.allocs == b_allocs, "an arena was used after NULL");
-    __splitstack_releasecontext(&cd);
+    __splitstack_releasecontext(splitstack_context_words(&cd));
 
     /* 6. Release the rest: every block A gave is back, but the ones still
           cached on this thread's chain. */
     for (int i = NCO / 2; i < NCO; i++)
-        __splitstack_releasecontext(&co_ss[i]);
+        __splitstack_releasecontext(splitstack_context_words(&co_ss[i]));
     count_chain(&in_a, &in_b);
     CHECK(A.allocs - A.frees == in_a, "A: %lu blocks out, %lu on the chain: %lu lost",
           A.allocs - A.frees, in_a, A.allocs - A.frees - in_a);

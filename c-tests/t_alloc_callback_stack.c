@@ -80,8 +80,8 @@ int main(void)
     CHECK(unblocked == 0, "the callback ran %lu times with signals unblocked", unblocked);
     SplitstackContext c;
     size_t sz;
-    CHECK(__splitstack_makecontext(4096, &c, &sz) != NULL, "makecontext");
-    __splitstack_releasecontext(&c);
+    CHECK(__splitstack_makecontext(4096, splitstack_context_words(&c), &sz) != NULL, "makecontext");
+    __splitstack_releasecontext(splitstack_context_words(&c));
     CHECK(splitstack_set_allocator(NULL) == SplitstackOk, "restore");
     printf("callback with a 12 KiB frame ran %lu times at the limit (reserve 1024), %lu frees\n",
            allocs, frees);

@@ -16,15 +16,15 @@ int main(void)
     CHECK(splitstack_set_allocator(&a) == SplitstackOk, "register");
     SplitstackContext c;
     size_t size = 12345;
-    void *p = __splitstack_makecontext(64 * 1024, &c, &size);
+    void *p = __splitstack_makecontext(64 * 1024, splitstack_context_words(&c), &size);
     CHECK(p == NULL, "makecontext returned %p from a failing allocator", p);
     CHECK(calls == 1, "allocator called %lu times", calls);
     CHECK(c.segments == NULL, "the failed context holds a segment");
-    __splitstack_releasecontext(&c);
+    __splitstack_releasecontext(splitstack_context_words(&c));
     CHECK(splitstack_set_allocator(NULL) == SplitstackOk, "restore");
-    p = __splitstack_makecontext(64 * 1024, &c, &size);
+    p = __splitstack_makecontext(64 * 1024, splitstack_context_words(&c), &size);
     CHECK(p != NULL && size >= 64 * 1024, "the default allocator does not work again");
-    __splitstack_releasecontext(&c);
+    __splitstack_releasecontext(splitstack_context_words(&c));
     printf("failing allocator: makecontext returned NULL with a message; default restored\n");
     return 0;
 }

@@ -63,9 +63,9 @@ int main(void)
     CHECK(splitstack_set_reserve(1024) == SplitstackOk, "reserve 1024 refused");
     SplitstackContext c;
     size_t size;
-    CHECK(__splitstack_makecontext(0, &c, &size) != NULL, "makecontext");
+    CHECK(__splitstack_makecontext(0, splitstack_context_words(&c), &size) != NULL, "makecontext");
     CHECK(size >= 512 + 1024 && size <= 4096, "a minimum segment has %zu usable bytes", size);
-    __splitstack_releasecontext(&c);
+    __splitstack_releasecontext(splitstack_context_words(&c));
 
     handler_expected = handler_rec(10);
     static char altstack[256 * 1024];

@@ -29,8 +29,8 @@ static void co_body(void)
         co_steps++;
         long s = depth_sum(1000);           /* splits inside the coroutine */
         (void)s;
-        __splitstack_getcontext(&co_ss);
-        __splitstack_setcontext(&main_ss);
+        __splitstack_getcontext(splitstack_context_words(&co_ss));
+        __splitstack_setcontext(splitstack_context_words(&main_ss));
         swapcontext(&co_uc, &main_uc);
     }
 }
@@ -45,18 +45,18 @@ int main(void)
            n, got, n * (n + 1) / 2, (long)(rl.rlim_cur / 1024));
 
     size_t size;
-    void *stack = __splitstack_makecontext(64 * 1024, &co_ss, &size);
+    void *stack = __splitstack_makecontext(64 * 1024, splitstack_context_words(&co_ss), &size);
     getcontext(&co_uc);
     co_uc.uc_stack.ss_sp = stack;
     co_uc.uc_stack.ss_size = size;
     co_uc.uc_link = NULL;
     makecontext(&co_uc, co_body, 0);
     for (int i = 0; i < 3; i++) {
-        __splitstack_getcontext(&main_ss);
-        __splitstack_setcontext(&co_ss);
+        __splitstack_getcontext(splitstack_context_words(&main_ss));
+        __splitstack_setcontext(splitstack_context_words(&co_ss));
         swapcontext(&main_uc, &co_uc);
     }
-    __splitstack_releasecontext(&co_ss);
+    __splitstack_releasecontext(splitstack_context_words(&co_ss));
     SplitstackStats st;
     splitstack_get_stats(&st, sizeof st);
     printf("coroutine ran %d times; segments allocated %llu, live %llu\n", co_steps,

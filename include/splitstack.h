@@ -1,10 +1,25 @@
 /*
  * splitstack: a replacement for libgcc's split-stack runtime.
  *
- * The __splitstack_* functions keep libgcc's names and semantics; the
- * context they take is a typed view of libgcc's `void *ctx[10]` (same
- * size and layout, safe to copy by value), so code that declares the
- * array works unchanged.  See README.md for linking, settings and limits.
+ * The __splitstack_* functions keep libgcc's names, semantics and
+ * prototypes: the context they take is libgcc's `void *ctx[10]`, so this
+ * header compiles in one translation unit with the prototypes clients
+ * declare themselves (libgcc-style, or Boost's segmented_stack.hpp), in C
+ * and C++, in any include order.  SplitstackContext is a typed view of the
+ * same ten words (same size and layout, safe to copy by value);
+ * splitstack_context_words() turns a pointer to one into the `void **`
+ * the functions take.  See README.md for linking, settings and limits.
+ *
+ * Internal: the library also defines symbols that are not part of this
+ * interface and must not be called or declared by programs:
+ * __morestack, __morestack_non_split, __morestack_large_model and
+ * __stack_split_initialize (called by compiler-generated code),
+ * __splitstack_morestack_impl and __splitstack_morestack_non_split_impl
+ * (the targets of the shared library's stubs on aarch64), libgcc's
+ * internal helpers (__generic_morestack, __generic_releasestack,
+ * __generic_findstack, __morestack_*), __wrap_pthread_create (what
+ * pthread_create becomes under --wrap) and the three __morestack_*
+ * thread-local variables.
  */
 
 #ifndef SPLITSTACK_H
@@ -79,87 +94,6 @@ typedef enum SplitstackResult {
    */
   SplitstackTooManyAllocators = 4,
 } SplitstackResult;
-
-/*
- libgcc's `struct stack_segment`.
- */
-typedef struct StackSegment {
-  /*
-   The segment used before this one (toward the original stack).
-   */
-  struct StackSegment *prev;
-  /*
-   The next segment, in use deeper in the stack or cached.
-   */
-  struct StackSegment *next;
-  /*
-   Bytes of the block above the header.
-   */
-  size_t size;
-  /*
-   Stack arguments of the function that split onto this segment, on
-   the previous stack (what `__splitstack_find` reports).
-   */
-  uint8_t *old_stack;
-  /*
-   libgcc's malloc'd alloca blocks; always NULL here (a foreign libgcc
-   copy would `free` them).
-   */
-  void *dynamic_allocation;
-  /*
-   As above.
-   */
-  void *free_dynamic_allocation;
-  /*
-   This runtime's alloca blocks made on this segment (an
-   `AllocaBlock` list; libgcc leaves the field NULL and never reads it).
-   */
-  void *extra;
-} StackSegment;
-
-/*
- A split-stack context: what `__splitstack_getcontext` saves and
- `__splitstack_setcontext` restores.  Exactly `void *[10]`.
- */
-typedef struct SplitstackContext {
-  /*
-   [0] First segment of the context's list (owned by the context).
-   */
-  struct StackSegment *segments;
-  /*
-   [1] Segment in use when the context was saved (NULL: original stack).
-   */
-  struct StackSegment *current;
-  /*
-   [2] Stack pointer when saved; NULL for a context never run.
-   */
-  void *sp;
-  /*
-   [3] Stack limit.
-   */
-  size_t guard;
-  /*
-   [4] Top of the thread's original stack (libgcc's initial_sp.sp).
-   */
-  void *initial_sp;
-  /*
-   [5] Usable length of the original stack.
-   */
-  size_t initial_sp_len;
-  /*
-   [6] Nonzero: `__morestack` does not block signals.
-   */
-  size_t dont_block_signals;
-  /*
-   [7] This runtime's state tag (`CTX_LIVE`, `CTX_RELEASED`, or 0 for a
-   context filled by other code); libgcc leaves it zero.
-   */
-  size_t state;
-  /*
-   [8], [9] Zero.
-   */
-  size_t reserved[2];
-} SplitstackContext;
 
 /*
  A snapshot of the runtime's counters.
@@ -244,6 +178,87 @@ typedef struct SplitstackAllocator {
   void *user;
 } SplitstackAllocator;
 
+/*
+ libgcc's `struct stack_segment`.
+ */
+typedef struct StackSegment {
+  /*
+   The segment used before this one (toward the original stack).
+   */
+  struct StackSegment *prev;
+  /*
+   The next segment, in use deeper in the stack or cached.
+   */
+  struct StackSegment *next;
+  /*
+   Bytes of the block above the header.
+   */
+  size_t size;
+  /*
+   Stack arguments of the function that split onto this segment, on
+   the previous stack (what `__splitstack_find` reports).
+   */
+  uint8_t *old_stack;
+  /*
+   libgcc's malloc'd alloca blocks; always NULL here (a foreign libgcc
+   copy would `free` them).
+   */
+  void *dynamic_allocation;
+  /*
+   As above.
+   */
+  void *free_dynamic_allocation;
+  /*
+   This runtime's alloca blocks made on this segment (an
+   `AllocaBlock` list; libgcc leaves the field NULL and never reads it).
+   */
+  void *extra;
+} StackSegment;
+
+/*
+ A split-stack context: what `__splitstack_getcontext` saves and
+ `__splitstack_setcontext` restores.  Exactly `void *[10]`.
+ */
+typedef struct SplitstackContext {
+  /*
+   [0] First segment of the context's list (owned by the context).
+   */
+  struct StackSegment *segments;
+  /*
+   [1] Segment in use when the context was saved (NULL: original stack).
+   */
+  struct StackSegment *current;
+  /*
+   [2] Stack pointer when saved; NULL for a context never run.
+   */
+  void *sp;
+  /*
+   [3] Stack limit.
+   */
+  size_t guard;
+  /*
+   [4] Top of the thread's original stack (libgcc's initial_sp.sp).
+   */
+  void *initial_sp;
+  /*
+   [5] Usable length of the original stack.
+   */
+  size_t initial_sp_len;
+  /*
+   [6] Nonzero: `__morestack` does not block signals.
+   */
+  size_t dont_block_signals;
+  /*
+   [7] This runtime's state tag (`CTX_LIVE`, `CTX_RELEASED`, or 0 for a
+   context filled by other code); libgcc leaves it zero.
+   */
+  size_t state;
+  /*
+   [8], [9] Zero.
+   */
+  size_t reserved[2];
+} SplitstackContext;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -251,14 +266,18 @@ extern "C" {
 /*
  Saves the calling thread's split-stack state in `ctx` (call it just
  before `getcontext`/`swapcontext`/`setjmp`).
+
+ Every `ctx` of this API is libgcc's `void *ctx[10]`, declared so that
+ libgcc-style prototypes match; a `SplitstackContext` is the same ten
+ words, typed (pass `splitstack_context_words(&c)`).
  */
-void __splitstack_getcontext(struct SplitstackContext *ctx);
+void __splitstack_getcontext(void *ctx[10]);
 
 /*
  Makes `ctx` the calling thread's split-stack state (call it just after
  switching to the context's stack, or just before).
  */
-void __splitstack_setcontext(struct SplitstackContext *ctx);
+void __splitstack_setcontext(void *ctx[10]);
 
 /*
  Creates a context with a fresh segment of at least `stack_size` usable
@@ -268,20 +287,13 @@ void __splitstack_setcontext(struct SplitstackContext *ctx);
  `*size` (for `makecontext`'s uc_stack).  Returns NULL (with a message)
  when memory is exhausted.
  */
-void *__splitstack_makecontext(size_t stack_size, struct SplitstackContext *ctx, size_t *size);
-
-/*
- Resets a context (whose coroutine has finished) to the start of its
- first segment, for reuse by a new coroutine; frees its alloca blocks.
- Signals stay unblocked (this runtime's default).
- */
-void *__splitstack_resetcontext(struct SplitstackContext *ctx, size_t *size);
+void *__splitstack_makecontext(size_t stack_size, void *ctx[10], size_t *size);
 
 /*
  Frees every segment of a context (and their alloca blocks).  The
  context must not be running.  Releasing twice is reported and ignored.
  */
-void __splitstack_releasecontext(struct SplitstackContext *ctx);
+void __splitstack_releasecontext(void *ctx[10]);
 
 /*
  Reads and/or sets whether `__morestack` blocks signals on this thread
@@ -294,7 +306,7 @@ void __splitstack_block_signals(int *new_, int *old);
 /*
  As `__splitstack_block_signals`, for a saved context.
  */
-void __splitstack_block_signals_context(struct SplitstackContext *ctx, int *new_, int *old);
+void __splitstack_block_signals_context(void *ctx[10], int *new_, int *old);
 
 /*
  Walks the stack pieces of the calling thread (start with `seg` and
@@ -310,7 +322,7 @@ void *__splitstack_find(void *seg, void *sp, size_t *len, void **next_seg, void 
  Starts a `__splitstack_find` walk over a suspended context.  Returns
  NULL for a context that was made but never run.
  */
-void *__splitstack_find_context(struct SplitstackContext *ctx, size_t *len, void **next_seg, void **next_sp, void **initial_sp);
+void *__splitstack_find_context(void *ctx[10], size_t *len, void **next_seg, void **next_sp, void **initial_sp);
 
 /*
  Copies the runtime's counters into `*out`, at most `out_size` bytes of
@@ -367,10 +379,54 @@ size_t splitstack_default_reserve(void);
  */
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
 
-extern char *secure_getenv(const char *name);
-
 #ifdef __cplusplus
 } // extern "C"
 #endif // __cplusplus
 
 #endif /* SPLITSTACK_H */
+
+/* (cbindgen writes this part after the include guard: it has its own.) */
+#ifndef SPLITSTACK_H_TRAILER
+#define SPLITSTACK_H_TRAILER
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ The ten words of a typed context, as the `void **` every context
+ parameter above takes.
+ */
+static inline void **splitstack_context_words(SplitstackContext *ctx) { return (void **)ctx; }
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef __cplusplus
+/*
+ Resets a context (whose coroutine has finished) to the start of its
+ first segment, for reuse by a new coroutine; frees its alloca blocks.
+ Signals stay unblocked (this runtime's default).  Returns the segment's
+ lowest usable address and stores its usable size in `*size`; NULL (with
+ a message) for a released or garbage context.
+ */
+void *__splitstack_resetcontext(void *ctx[10], size_t *size);
+#else
+/*
+ The same in C++, as a function template calling the C symbol: so that it
+ coexists with any other declaration of the name in the translation unit,
+ libgcc's prototype (which calls then prefer) or Boost's
+ segmented_stack.hpp, which declares it with one parameter and no result.
+ */
+extern "C" void *splitstack_resetcontext_symbol_(void *ctx[10], size_t *size) __asm__("__splitstack_resetcontext");
+extern "C++" { /* also when the header is included inside extern "C" */
+template <typename SplitstackUnused_ = void>
+inline void *__splitstack_resetcontext(void *ctx[10], size_t *size)
+{
+    return splitstack_resetcontext_symbol_(ctx, size);
+}
+}
+#endif
+
+#endif /* SPLITSTACK_H_TRAILER */

@@ -119,8 +119,13 @@ fn word_floor(a: usize) -> usize {
 
 /// Saves the calling thread's split-stack state in `ctx` (call it just
 /// before `getcontext`/`swapcontext`/`setjmp`).
+///
+/// Every `ctx` of this API is libgcc's `void *ctx[10]`, declared so that
+/// libgcc-style prototypes match; a `SplitstackContext` is the same ten
+/// words, typed (pass `splitstack_context_words(&c)`).
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut SplitstackContext) {
+pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         return null_context("__splitstack_getcontext");
     }
@@ -141,7 +146,8 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut SplitstackContext) {
 /// Makes `ctx` the calling thread's split-stack state (call it just after
 /// switching to the context's stack, or just before).
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut SplitstackContext) {
+pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         Msg::new().s("__splitstack_setcontext: NULL context; aborting").fatal();
     }
@@ -196,7 +202,8 @@ fn set_bad(ctx: *mut SplitstackContext, seg: *mut StackSegment, why: &str) -> ! 
 /// `*size` (for `makecontext`'s uc_stack).  Returns NULL (with a message)
 /// when memory is exhausted.
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_makecontext(stack_size: usize, ctx: *mut SplitstackContext, size: *mut usize) -> *mut c_void {
+pub unsafe extern "C" fn __splitstack_makecontext(stack_size: usize, ctx: *mut *mut c_void, size: *mut usize) -> *mut c_void {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         null_context("__splitstack_makecontext");
         return ptr::null_mut();
@@ -243,7 +250,8 @@ fn makecontext_failed(e: &segment::MapError) {
 /// first segment, for reuse by a new coroutine; frees its alloca blocks.
 /// Signals stay unblocked (this runtime's default).
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, size: *mut usize) -> *mut c_void {
+pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut *mut c_void, size: *mut usize) -> *mut c_void {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         null_context("__splitstack_resetcontext");
         return ptr::null_mut();
@@ -302,7 +310,8 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
 /// Frees every segment of a context (and their alloca blocks).  The
 /// context must not be running.  Releasing twice is reported and ignored.
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_releasecontext(ctx: *mut SplitstackContext) {
+pub unsafe extern "C" fn __splitstack_releasecontext(ctx: *mut *mut c_void) {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         return null_context("__splitstack_releasecontext");
     }
@@ -356,7 +365,8 @@ pub unsafe extern "C" fn __splitstack_block_signals(new: *mut c_int, old: *mut c
 
 /// As `__splitstack_block_signals`, for a saved context.
 #[no_mangle]
-pub unsafe extern "C" fn __splitstack_block_signals_context(ctx: *mut SplitstackContext, new: *mut c_int, old: *mut c_int) {
+pub unsafe extern "C" fn __splitstack_block_signals_context(ctx: *mut *mut c_void, new: *mut c_int, old: *mut c_int) {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         return null_context("__splitstack_block_signals_context");
     }
@@ -450,12 +460,13 @@ pub unsafe extern "C" fn __splitstack_find(
 /// NULL for a context that was made but never run.
 #[no_mangle]
 pub unsafe extern "C" fn __splitstack_find_context(
-    ctx: *mut SplitstackContext,
+    ctx: *mut *mut c_void,
     len: *mut usize,
     next_seg: *mut *mut c_void,
     next_sp: *mut *mut c_void,
     initial_sp: *mut *mut c_void,
 ) -> *mut c_void {
+    let ctx = ctx as *mut SplitstackContext;
     if ctx.is_null() {
         null_context("__splitstack_find_context");
         return ptr::null_mut();

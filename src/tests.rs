@@ -7,6 +7,11 @@ use crate::{config, diag::Msg, segment, stats, thread_state};
 use core::ptr;
 use std::sync::Mutex;
 
+/// A typed context as the `void **` the API takes.
+fn words(c: &mut SplitstackContext) -> *mut *mut core::ffi::c_void {
+    c as *mut SplitstackContext as *mut *mut core::ffi::c_void
+}
+
 // Tests that read process-wide counters run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -71,7 +76,7 @@ fn makecontext_then_releasecontext_frees_every_segment() {
     // SAFETY: the context is ours and never run; extra segments are
     // linked by hand the way __morestack would link them.
     unsafe {
-        let low = __splitstack_makecontext(64 * 1024, &mut ctx, &mut size);
+        let low = __splitstack_makecontext(64 * 1024, words(&mut ctx), &mut size);
         assert!(!low.is_null());
         assert!(size >= 64 * 1024 && size >= config::min_segment() + config::slack());
         assert_eq!(size, segment::usable(ctx.segments));
@@ -86,13 +91,13 @@ fn makecontext_then_releasecontext_frees_every_segment() {
         }
         let mid = stats::snapshot();
         assert_eq!(mid.segments_allocated - before.segments_allocated, 6);
-        __splitstack_releasecontext(&mut ctx);
+        __splitstack_releasecontext(words(&mut ctx));
         let after = stats::snapshot();
         assert_eq!(after.segments_freed - mid.segments_freed, 6, "every segment freed, once");
         assert!(ctx.segments.is_null());
         assert_eq!(ctx.state, CTX_RELEASED);
         // A second release is reported and frees nothing.
-        __splitstack_releasecontext(&mut ctx);
+        __splitstack_releasecontext(words(&mut ctx));
         assert_eq!(stats::snapshot().segments_freed, after.segments_freed);
     }
 }
@@ -104,17 +109,17 @@ fn a_context_copied_by_value_stays_valid() {
     let mut size = 0;
     // SAFETY: a fresh context, released through its copy only.
     unsafe {
-        __splitstack_makecontext(8192, &mut a, &mut size);
+        __splitstack_makecontext(8192, words(&mut a), &mut size);
         let mut b = a; // what gccgo and Boost do
         let mut n = 0usize;
         let mut next_seg = ptr::null_mut();
         let mut next_sp = ptr::null_mut();
         let mut isp = ptr::null_mut();
         // Made but never run: find_context reports nothing.
-        assert!(__splitstack_find_context(&mut b, &mut n, &mut next_seg, &mut next_sp, &mut isp).is_null());
+        assert!(__splitstack_find_context(words(&mut b), &mut n, &mut next_seg, &mut next_sp, &mut isp).is_null());
         assert_eq!(b.segments, a.segments);
         let before = stats::snapshot().segments_freed;
-        __splitstack_releasecontext(&mut b);
+        __splitstack_releasecontext(words(&mut b));
         assert_eq!(stats::snapshot().segments_freed - before, 1);
     }
 }
@@ -126,16 +131,16 @@ fn resetcontext_returns_the_first_segment() {
     let (mut s1, mut s2) = (0, 0);
     // SAFETY: a fresh context of ours.
     unsafe {
-        let low = __splitstack_makecontext(4096, &mut c, &mut s1);
+        let low = __splitstack_makecontext(4096, words(&mut c), &mut s1);
         c.sp = 0x1000 as *mut _; // pretend it ran
         c.dont_block_signals = 0;
-        let again = __splitstack_resetcontext(&mut c, &mut s2);
+        let again = __splitstack_resetcontext(words(&mut c), &mut s2);
         assert_eq!(low, again);
         assert_eq!(s1, s2);
         assert!(c.sp.is_null());
         assert_eq!(c.dont_block_signals, 1);
-        __splitstack_releasecontext(&mut c);
-        assert!(__splitstack_resetcontext(&mut c, &mut s2).is_null());
+        __splitstack_releasecontext(words(&mut c));
+        assert!(__splitstack_resetcontext(words(&mut c), &mut s2).is_null());
     }
 }
 
@@ -155,7 +160,7 @@ fn block_signals_keeps_libgcc_meaning() {
         assert_eq!(old, 0);
         (*thread_state::initial_sp()).dont_block_signals = saved;
         let mut c = SplitstackContext::empty();
-        __splitstack_block_signals_context(&mut c, &mut one, &mut old);
+        __splitstack_block_signals_context(words(&mut c), &mut one, &mut old);
         assert_eq!(old, 1); // an all-zero context blocks, as in libgcc
         assert_eq!(c.dont_block_signals, 0);
     }
@@ -166,16 +171,16 @@ fn getcontext_setcontext_round_trip() {
     // SAFETY: this thread's own state, restored at the end.
     unsafe {
         let mut saved = SplitstackContext::empty();
-        __splitstack_getcontext(&mut saved);
+        __splitstack_getcontext(words(&mut saved));
         assert_eq!(saved.guard, crate::arch::current::get_guard());
         assert_eq!(saved.state, CTX_LIVE);
         let mut other = saved;
         other.guard = 0x4000;
         other.initial_sp_len = 77;
-        __splitstack_setcontext(&mut other);
+        __splitstack_setcontext(words(&mut other));
         assert_eq!(crate::arch::current::get_guard(), 0x4000);
         assert_eq!((*thread_state::initial_sp()).len, 77);
-        __splitstack_setcontext(&mut saved);
+        __splitstack_setcontext(words(&mut saved));
         assert_eq!(crate::arch::current::get_guard(), saved.guard);
     }
 }

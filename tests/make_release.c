@@ -12,13 +12,13 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         SplitstackContext c;
         size_t size;
-        void *p = __splitstack_makecontext(16384, &c, &size);
+        void *p = __splitstack_makecontext(16384, splitstack_context_words(&c), &size);
         if (p == NULL || size < 16384) {
             printf("FAIL: makecontext %ld\n", i);
             return 1;
         }
         ((volatile char *)p)[size - 1] = 1;
-        __splitstack_releasecontext(&c);
+        __splitstack_releasecontext(splitstack_context_words(&c));
     }
     printf("make_release: %ld ok\n", n);
     return 0;

@@ -39,8 +39,8 @@ __attribute__((noinline)) static uint64_t small(int n)
 static void body(void)
 {
     sum += small(3);
-    __splitstack_getcontext(&ctxs[current]);
-    __splitstack_setcontext(&main_ss);
+    __splitstack_getcontext(splitstack_context_words(&ctxs[current]));
+    __splitstack_setcontext(splitstack_context_words(&main_ss));
     swapcontext(&co_uc, &main_uc);
     abort(); /* never resumed */
 }
@@ -66,15 +66,15 @@ int main(int argc, char **argv)
     double t0 = now();
     for (current = 0; current < n; current++) {
         size_t size;
-        void *stack = __splitstack_makecontext(0, &ctxs[current], &size);
+        void *stack = __splitstack_makecontext(0, splitstack_context_words(&ctxs[current]), &size);
         CHECK(stack != NULL, "makecontext %ld failed", current);
         getcontext(&co_uc);
         co_uc.uc_stack.ss_sp = stack;
         co_uc.uc_stack.ss_size = size;
         co_uc.uc_link = NULL;
         makecontext(&co_uc, body, 0);
-        __splitstack_getcontext(&main_ss);
-        __splitstack_setcontext(&ctxs[current]);
+        __splitstack_getcontext(splitstack_context_words(&main_ss));
+        __splitstack_setcontext(splitstack_context_words(&ctxs[current]));
         swapcontext(&main_uc, &co_uc);
     }
     double t1 = now();
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     CHECK(per_seg < 2.5 * 1024, "%.0f bytes of RSS per segment", per_seg);
 
     for (long i = 0; i < n; i++)
-        __splitstack_releasecontext(&ctxs[i]);
+        __splitstack_releasecontext(splitstack_context_words(&ctxs[i]));
     double t2 = now();
     long rss2 = ss_status_kib("VmRSS"), vma2 = ss_vma_count();
     SplitstackStats st;

@@ -34,11 +34,16 @@ add_suite() {
 
 echo "== header: include/splitstack.h matches the Rust sources"
 if command -v cbindgen > /dev/null; then
-    cbindgen --config cbindgen.toml --crate splitstack --output "$T/splitstack.h" > "$T/cbindgen.log" 2>&1
+    sh tools/gen-header.sh "$T/splitstack.h" > "$T/cbindgen.log" 2>&1
     run "header is up to date (make header)" diff -u include/splitstack.h "$T/splitstack.h"
 else
     bad "header check: cbindgen is not installed (apt-get install cbindgen)"
 fi
+
+echo "== the header as clients include it: C and C++, gcc and clang, any include order (tests/header)"
+B="$B" bash tests/header/run.sh > "$T/header.log" 2>&1
+grep -E "^(PASS|FAIL|UNSUPPORTED)|^    " "$T/header.log"
+add_suite "$(grep -E '^header: [0-9]+ passed' "$T/header.log" | tail -1)"
 
 echo "== cargo test"
 cargo test --release > "$T/cargo-test.log" 2>&1; rc=$?

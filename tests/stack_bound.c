@@ -65,16 +65,16 @@ static size_t measure(void (*fn)(void))
 static SplitstackContext ctx, ctx2, self_ctx;
 static size_t sz;
 static void nothing(void) {}
-static void e_getcontext(void) { __splitstack_getcontext(&self_ctx); }
-static void e_setcontext(void) { __splitstack_setcontext(&self_ctx); }
-static void e_makecontext(void) { __splitstack_makecontext(100000, &ctx, &sz); }
-static void e_resetcontext(void) { __splitstack_resetcontext(&ctx, &sz); }
-static void e_releasecontext(void) { __splitstack_releasecontext(&ctx); }
-static void e_release_twice(void) { __splitstack_releasecontext(&ctx); }
+static void e_getcontext(void) { __splitstack_getcontext(splitstack_context_words(&self_ctx)); }
+static void e_setcontext(void) { __splitstack_setcontext(splitstack_context_words(&self_ctx)); }
+static void e_makecontext(void) { __splitstack_makecontext(100000, splitstack_context_words(&ctx), &sz); }
+static void e_resetcontext(void) { __splitstack_resetcontext(splitstack_context_words(&ctx), &sz); }
+static void e_releasecontext(void) { __splitstack_releasecontext(splitstack_context_words(&ctx)); }
+static void e_release_twice(void) { __splitstack_releasecontext(splitstack_context_words(&ctx)); }
 static void e_release_null(void) { __splitstack_releasecontext(NULL); }
 static void e_makecontext_null(void) { __splitstack_makecontext(4096, NULL, &sz); }
 static void e_block_signals(void) { int z = 0, o; __splitstack_block_signals(&z, &o); }
-static void e_block_signals_context(void) { int z = 0, o; __splitstack_block_signals_context(&ctx2, &z, &o); }
+static void e_block_signals_context(void) { int z = 0, o; __splitstack_block_signals_context(splitstack_context_words(&ctx2), &z, &o); }
 static void e_find(void)
 {
     void *ns = NULL, *nsp = NULL, *isp = NULL;
@@ -89,7 +89,7 @@ static void e_find_context(void)
 {
     void *ns, *nsp, *isp;
     size_t len;
-    __splitstack_find_context(&self_ctx, &len, &ns, &nsp, &isp);
+    __splitstack_find_context(splitstack_context_words(&self_ctx), &len, &ns, &nsp, &isp);
 }
 static void e_get_stats(void) { SplitstackStats s; splitstack_get_stats(&s, sizeof s); }
 static void *dummy_alloc(void *u, size_t n) { (void)u; (void)n; return NULL; }
@@ -163,7 +163,7 @@ int main(void)
     stack_lo = map + page;
     stack_len = STACK_BYTES;
 
-    __splitstack_getcontext(&self_ctx);
+    __splitstack_getcontext(splitstack_context_words(&self_ctx));
     size_t base = measure(nothing);
     printf("baseline (ucontext trampoline): %zu bytes\n", base);
 

@@ -23,10 +23,10 @@ static volatile uint64_t co_result;
 
 static void yield_to_main(void)
 {
-    __splitstack_getcontext(&co_ctx);
-    __splitstack_setcontext(&main_ctx);
+    __splitstack_getcontext(splitstack_context_words(&co_ctx));
+    __splitstack_setcontext(splitstack_context_words(&main_ctx));
     swapcontext(&co_uc, &main_uc);
-    __splitstack_setcontext(&co_ctx);
+    __splitstack_setcontext(splitstack_context_words(&co_ctx));
 }
 
 static void co_leaf(void *p)
@@ -41,7 +41,7 @@ static void co_leaf(void *p)
 
 static void co_entry(void)
 {
-    __splitstack_setcontext(&co_ctx);
+    __splitstack_setcontext(splitstack_context_words(&co_ctx));
     co_result = ss_rec(DEPTH, 5, co_leaf, NULL);
     finished = 1;
     yield_to_main();
@@ -59,9 +59,9 @@ static void start_coroutine(void *low, size_t size)
 
 static void switch_to_coroutine(uintptr_t guard0)
 {
-    __splitstack_getcontext(&main_ctx);
+    __splitstack_getcontext(splitstack_context_words(&main_ctx));
     CHECK(swapcontext(&main_uc, &co_uc) == 0, "swapcontext");
-    __splitstack_setcontext(&main_ctx);
+    __splitstack_setcontext(splitstack_context_words(&main_ctx));
     a64_report_noted();
     CHECK(a64_guard() == guard0, "main's limit 0x%llx after the switch back, was 0x%llx",
           (unsigned long long)a64_guard(), (unsigned long long)guard0);
@@ -82,12 +82,12 @@ int main(void)
     size_t size = 0, len;
     void *next_seg, *next_sp, *isp;
 
-    void *low = __splitstack_makecontext(64 * 1024, &co_ctx, &size);
+    void *low = __splitstack_makecontext(64 * 1024, splitstack_context_words(&co_ctx), &size);
     CHECK(low != NULL && size >= 64 * 1024, "makecontext: %p, %zu bytes", low, size);
-    CHECK(__splitstack_find_context(&co_ctx, &len, &next_seg, &next_sp, &isp) == NULL,
+    CHECK(__splitstack_find_context(splitstack_context_words(&co_ctx), &len, &next_seg, &next_sp, &isp) == NULL,
           "find_context found pieces of a context never run");
     int old = -1, one = 1;
-    __splitstack_block_signals_context(&co_ctx, NULL, &old);
+    __splitstack_block_signals_context(splitstack_context_words(&co_ctx), NULL, &old);
     CHECK(old == 0, "a made context blocks signals (%d)", old);
 
     /* Run to the bottom; it yields from DEPTH segments down. */
@@ -97,7 +97,7 @@ int main(void)
 
     /* Walk the suspended coroutine. */
     unsigned pieces = 0, marker_found = 0, in_first = 0;
-    void *piece = __splitstack_find_context(&co_ctx, &len, &next_seg, &next_sp, &isp);
+    void *piece = __splitstack_find_context(splitstack_context_words(&co_ctx), &len, &next_seg, &next_sp, &isp);
     while (piece) {
         uintptr_t lo = (uintptr_t)piece;
         CHECK(len > 0 && len < (64u << 20), "piece %u: %zu bytes", pieces, len);
@@ -113,10 +113,10 @@ int main(void)
     CHECK(marker_found == 1, "the yielding frame's local is in %u pieces", marker_found);
     CHECK(in_first == 1, "the made segment is in %u pieces", in_first);
 
-    __splitstack_block_signals_context(&co_ctx, &one, &old);
+    __splitstack_block_signals_context(splitstack_context_words(&co_ctx), &one, &old);
     CHECK(old == 0 && co_ctx.dont_block_signals == 0, "block_signals_context");
     int zero = 0;
-    __splitstack_block_signals_context(&co_ctx, &zero, NULL);
+    __splitstack_block_signals_context(splitstack_context_words(&co_ctx), &zero, NULL);
 
     /* Resume to the end. */
     switch_to_coroutine(guard0);
@@ -126,9 +126,9 @@ int main(void)
 
     /* Reset: the same first segment for a second coroutine. */
     size_t size2 = 0;
-    void *low2 = __splitstack_resetcontext(&co_ctx, &size2);
+    void *low2 = __splitstack_resetcontext(splitstack_context_words(&co_ctx), &size2);
     CHECK(low2 == low && size2 == size, "resetcontext: %p/%zu, made %p/%zu", low2, size2, low, size);
-    CHECK(__splitstack_find_context(&co_ctx, &len, &next_seg, &next_sp, &isp) == NULL,
+    CHECK(__splitstack_find_context(splitstack_context_words(&co_ctx), &len, &next_seg, &next_sp, &isp) == NULL,
           "find_context found pieces of a reset context");
     finished = 0;
     marker_addr = 0;
@@ -139,10 +139,10 @@ int main(void)
 
     /* Release: every segment of the context, once. */
     uint64_t f0 = freed_segments();
-    __splitstack_releasecontext(&co_ctx);
+    __splitstack_releasecontext(splitstack_context_words(&co_ctx));
     uint64_t f1 = freed_segments();
     CHECK(f1 - f0 >= 2, "releasecontext freed %llu segments", (unsigned long long)(f1 - f0));
-    __splitstack_releasecontext(&co_ctx); /* reported, ignored */
+    __splitstack_releasecontext(splitstack_context_words(&co_ctx)); /* reported, ignored */
     CHECK(freed_segments() == f1, "a second releasecontext freed segments");
 
     CHECK(ss_rec(100, 0, NULL, NULL) == 3ull * 100 * 101 / 2, "main still splits");
