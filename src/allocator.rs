@@ -1143,7 +1143,9 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         }
     }
     let page = config::page_size();
-    if a % page == 0 && (size + HEADER) % page == 0 && sys::mapped(a, size + HEADER) && !segmap::contains(end - 1) {
+    // One mapping of exactly size + 56 bytes: its first and last pages are
+    // mapped (the header's was read above) and outside our memory.
+    if a % page == 0 && (size + HEADER) % page == 0 && sys::page_mapped(end - 1) && !segmap::contains(end - 1) {
         return SegmentKind::Foreign;
     }
     SegmentKind::Bad("not a stack segment (neither this runtime's layout nor libgcc's)")
