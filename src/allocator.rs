@@ -1083,6 +1083,14 @@ pub enum SegmentKind {
 /// Largest segment size believed (1 TiB): bigger is a corrupt header.
 const MAX_PLAUSIBLE_SIZE: usize = 1 << 40;
 
+/// Whether a header at `a` with `size` has the shape of a libgcc copy's
+/// segment: one mapping of exactly `size + 56` bytes, page-aligned, whose
+/// last page is mapped (the header's has been read).
+fn libgcc_shaped(a: usize, size: usize) -> bool {
+    let page = config::page_size();
+    a % page == 0 && (size + HEADER) % page == 0 && sys::page_mapped(a + size + HEADER - 1)
+}
+
 /// Says what `seg` points to without faulting, whatever it holds.
 ///
 /// Memory the default allocator mapped is recognised through the segment
@@ -1111,8 +1119,13 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         let magic = (*meta(seg, size + HEADER)).magic;
         return if magic == MAGIC ^ a {
             SegmentKind::Ours
-        } else if magic == MAGIC_FREE ^ a || magic == 0 {
+        } else if magic == MAGIC_FREE ^ a || is_cold(seg) {
             SegmentKind::Bad("already freed (its context was released, or this is a copy of a released context)")
+        } else if libgcc_shaped(a, size) {
+            // A libgcc copy frees a segment of ours that is too small for
+            // it with munmap and maps its own, which the kernel may place
+            // in the hole: inside memory the map still records as ours.
+            SegmentKind::Foreign
         } else {
             SegmentKind::Bad("not a live segment header in this runtime's stack memory (corrupt, or a pointer into the middle of a stack)")
         };
@@ -1142,10 +1155,8 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
             }
         }
     }
-    let page = config::page_size();
-    // One mapping of exactly size + 56 bytes: its first and last pages are
-    // mapped (the header's was read above) and outside our memory.
-    if a % page == 0 && (size + HEADER) % page == 0 && sys::page_mapped(end - 1) && !segmap::contains(end - 1) {
+    // Outside our memory altogether (first and last page).
+    if libgcc_shaped(a, size) && !segmap::contains(end - 1) {
         return SegmentKind::Foreign;
     }
     SegmentKind::Bad("not a stack segment (neither this runtime's layout nor libgcc's)")

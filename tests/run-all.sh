@@ -134,7 +134,11 @@ mix() {
     gcc -O2 -fsplit-stack -fPIC -shared tests/mix/plugin.c -o "$T/libplugin.so" || return 1
     if [ "$mode" = static ]; then L="$B/libsplitstack.a -rdynamic"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
     gcc -O2 -fsplit-stack tests/mix/main.c $L -L"$T" -lplugin -Wl,-rpath,"$T" -o "$T/mix_$mode" || return 1
-    "$T/mix_$mode"
+    "$T/mix_$mode" 2> "$T/mix_$mode.err" || { cat "$T/mix_$mode.err"; return 1; }
+    # Not a word from the runtime: every segment either runtime made was
+    # recognised and freed.
+    cat "$T/mix_$mode.err"
+    ! grep -q "^splitstack: " "$T/mix_$mode.err"
 }
 for mode in static shared; do
     run "our runtime and a plugin's libgcc copy share segment chains [$mode]" mix $mode
