@@ -6,8 +6,8 @@
 //! [`SegmentMeta`], which names the allocator that gave the block, so that
 //! the block goes back to it even after another allocator is registered.
 //! A segment whose meta does not carry our magic was made by someone else
-//! (a libgcc runtime embedded in a shared library, see x86_64-contract.md
-//! section 7) and is freed the way libgcc frees: `munmap(header, size+56)`.
+//! (a libgcc runtime embedded in a shared library, see docs/x86_64.md
+//! section 8) and is freed the way libgcc frees: `munmap(header, size+56)`.
 //!
 //! The default allocator carves blocks from 8 MiB chunks, in size classes
 //! (sub-page classes only when a small minimum segment size is set),

@@ -109,11 +109,16 @@ pub fn contains(addr: usize) -> bool {
 }
 
 /// Whether every granule of `[base, base+len)` is segment memory of this
-/// runtime (`len` > 0).
+/// runtime (`len` > 0).  Spans of up to one granule (headers, meta
+/// records) cost one or two lookups.
+#[inline]
 pub fn contains_range(base: usize, len: usize) -> bool {
-    let Some(end) = base.checked_add(len) else { return false };
+    let Some(last) = base.checked_add(len.max(1) - 1) else { return false };
+    if base >> GRAIN_SHIFT == last >> GRAIN_SHIFT {
+        return contains(base);
+    }
     let mut a = base & !((1 << GRAIN_SHIFT) - 1);
-    while a < end {
+    while a <= last {
         if !contains(a) {
             return false;
         }

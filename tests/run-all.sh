@@ -128,7 +128,7 @@ exit_frees() {
 }
 run "segments held by the main thread at exit are freed (exit report: 0 live)" exit_frees
 
-echo "== with libgcc's runtime in a shared library (x86_64-contract.md section 7)"
+echo "== with libgcc's runtime in a shared library (docs/x86_64.md section 8)"
 mix() {
     mode=$1
     gcc -O2 -fsplit-stack -fPIC -shared tests/mix/plugin.c -o "$T/libplugin.so" || return 1
@@ -164,7 +164,7 @@ for mode in static-libgo shared-libgo shared-lib; do
     run "gccgo goroutines and channels with this runtime [$mode]" gccgo_test $mode
 done
 
-echo "== LD_PRELOAD over a split-stack plugin's own runtime (section 7)"
+echo "== LD_PRELOAD over a split-stack plugin's own runtime (docs/x86_64.md section 8)"
 preload() {
     gcc -O2 -fsplit-stack -fPIC -shared tests/preload/plugin.c -o "$T/libplug.so" || return 1
     gcc -O2 tests/preload/main.c -L"$T" -lplug -Wl,-rpath,"$T" -ldl -o "$T/preload_main" || return 1

@@ -2,7 +2,7 @@
  * splitstack: the aarch64 half of the split-stack runtime.
  *
  * PROTOCOL (defined by this project: no shipping compiler emits aarch64
- * split-stack code; see shared/reference/aarch64-contract.md)
+ * split-stack code; see docs/aarch64.md)
  * A split-stack function F whose frame needs N bytes starts with
  *
  *      mrs   x9, tpidr_el0

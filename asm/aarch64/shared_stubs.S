@@ -3,7 +3,7 @@
  * the shared library (build/aarch64/libsplitstack.so is a linker script
  * naming libsplitstack.so.0 and this object).
  *
- * Why: the contract (shared/reference/aarch64-contract.md) requires
+ * Why: the contract (docs/aarch64.md) requires
  * __morestack to be statically bound, never reached through a PLT entry:
  * the lazy resolver saves only x0-x8 and q0-q7 and would clobber x9-x12,
  * which carry the prologue's state.  So the program gets its own hidden

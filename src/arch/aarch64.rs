@@ -8,7 +8,7 @@
 //!
 //! The split-stack limit lives at `[tpidr_el0 + SS_TCB_GUARD_OFFSET]`
 //! (glibc's `tcbhead_t.private`, see the header and
-//! shared/reference/aarch64-contract.md).
+//! docs/aarch64.md).
 
 include!(concat!(env!("OUT_DIR"), "/asm_consts.rs"));
 

@@ -1,6 +1,6 @@
 /*
  * Hand-written aarch64 split-stack functions: what a compiler following
- * shared/reference/aarch64-contract.md would emit (no shipping compiler
+ * docs/aarch64.md would emit (no shipping compiler
  * does).  Every function starts with `bti c`, then the prologue of the
  * contract (SPLIT_PROLOGUE), then its body at a `bti c` landing pad, with
  * complete CFI so that unwinders step through it.

@@ -1,4 +1,4 @@
-/* Section 7 of x86_64-contract.md: this runtime and a libgcc runtime copy
+/* Section 8 of docs/x86_64.md: this runtime and a libgcc runtime copy
  * in a shared library (plugin.c) in one process, on one segment chain.
  * Recursions alternate between the program (our __morestack) and the
  * plugin (libgcc's), from many depths, so that each runtime reuses,

@@ -2,7 +2,7 @@
  * links libgcc's runtime into it, whose __splitstack_* functions (and the
  * three TLS variables) the plugin exports and calls through its PLT, while
  * its __morestack is private.  LD_PRELOAD=libsplitstack.so.0 takes the
- * exported part over (x86_64-contract.md section 7): then the coroutines
+ * exported part over (docs/x86_64.md section 8): then the coroutines
  * below get their stacks from libsplitstack, and libgcc's private
  * __morestack extends them, on the same thread state. */
 #include <stdio.h>
