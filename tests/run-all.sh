@@ -164,6 +164,11 @@ for mode in static-libgo shared-libgo shared-lib; do
     run "gccgo goroutines and channels with this runtime [$mode]" gccgo_test $mode
 done
 
+echo "== Boost.Context fibers and continuations on segmented stacks (tests/boost)"
+bash tests/boost/run.sh > "$T/boost.log" 2>&1
+cat "$T/boost.log"
+add_suite "$(grep -E '^boost: [0-9]+ passed' "$T/boost.log" | tail -1)"
+
 echo "== LD_PRELOAD over a split-stack plugin's own runtime (docs/x86_64.md section 8)"
 preload() {
     gcc -O2 -fsplit-stack -fPIC -shared tests/preload/plugin.c -o "$T/libplug.so" || return 1

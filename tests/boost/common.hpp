@@ -67,6 +67,18 @@ inline void info_segments(const char *when) {
                  (unsigned long long)s.longest_chain);
 }
 
+// The split-stack limit of the running thread (the word at %fs:0x70
+// that every prologue compares with; both runtimes keep it there).  A
+// frame must find the same limit after a switch away and back, and after
+// an exception it caught: anything else is a stale limit, which makes
+// later frames either split needlessly or run past the end of their
+// segment.
+inline uintptr_t stack_limit() {
+    uintptr_t v;
+    asm volatile("movq %%fs:0x70, %0" : "=r"(v));
+    return v;
+}
+
 // The stack data every recursion below writes into its frame and reads
 // back after its deeper calls returned: a change anywhere in a frame's
 // words (a segment freed or reused too early, a frame written over)

@@ -7,9 +7,10 @@
 // of frames unwound is checked exactly.  Some rounds catch the exception
 // half-way down, count it, and rethrow it (`throw;`) to the top; some
 // throw a second exception from a catch block deep in the recursion.
-// After each catch the fiber recurses again (the limit left behind by the
-// unwinding must be the one of the frame that caught), suspends to the
-// main context, and is resumed, so unwinding and switching alternate.
+// After each catch the fiber checks that the split-stack limit is the one
+// its frame had before the throw, recurses again, suspends to the main
+// context and is resumed (the limit checked again), so unwinding and
+// switching alternate.
 #include <boost/context/fiber.hpp>
 
 #include <stdexcept>
@@ -70,7 +71,15 @@ __attribute__((noinline)) static uint64_t rec(uint64_t n, uint64_t seed) {
     return fold_frame(w, n == 0 ? 0 : rec(n - 1, seed));
 }
 
-__attribute__((noinline)) static void suspend_here(ctx::fiber *f) { *f = std::move(*f).resume(); }
+static uint64_t limit_changed = 0;
+
+// A switch to the main context and back: the limit must be this frame's
+// again afterwards.
+__attribute__((noinline)) static void suspend_here(ctx::fiber *f) {
+    uintptr_t before = stack_limit();
+    *f = std::move(*f).resume();
+    if (stack_limit() != before) limit_changed++;
+}
 
 constexpr int ROUNDS = 120;
 
@@ -83,6 +92,7 @@ int main() {
                          uint64_t rethrow_at = r % 3 == 1 ? depth / 2 : ~0ull;
                          uint64_t replace_at = r % 5 == 2 ? depth / 3 : ~0ull;
                          uint64_t before = destroyed;
+                         uintptr_t limit = stack_limit();
                          try {
                              rec_throw(depth, r, rethrow_at, replace_at);
                              bad++;
@@ -93,6 +103,8 @@ int main() {
                              if (replace_at == ~0ull || std::strcmp(e.what(), r % 2 ? "odd" : "even") != 0) bad++;
                              caught_runtime++;
                          }
+                         // The catching frame has its own limit back.
+                         if (stack_limit() != limit) limit_changed++;
                          // Every frame of the recursion was unwound, and only those.
                          if (destroyed - before != depth + 1) bad++;
                          frames_unwound += destroyed - before;
@@ -115,9 +127,9 @@ int main() {
                 "%llu rethrown half-way\n",
                 rounds, (unsigned long long)caught_deep, (unsigned long long)caught_runtime,
                 (unsigned long long)rethrows);
-    std::printf("%llu frames unwound (destructors counted), %llu failed checks\n",
-                (unsigned long long)frames_unwound, (unsigned long long)bad);
-    CHECK(bad == 0);
+    std::printf("%llu frames unwound (destructors counted), %llu failed checks, %llu stale limits\n",
+                (unsigned long long)frames_unwound, (unsigned long long)bad, (unsigned long long)limit_changed);
+    CHECK(bad == 0 && limit_changed == 0);
     info_segments("at the end");
     std::printf("exceptions: ok\n");
     return 0;

@@ -6,7 +6,9 @@
 // and on the way up; the main context receives them from inside its own
 // walk of 1,500 frames, so the two sides switch from every combination
 // of depths and segments.  Each value is checked against the sequence
-// and every frame's data on both sides is checked on the way back up.
+// and every frame's data on both sides is checked on the way back up,
+// and each side checks that a switch away and back leaves its limit as it
+// was.
 // 200,000 round trips with boost::context::fiber, then 200,000 with
 // boost::context::continuation (pingpong_cont.cpp).
 #include <boost/context/fiber.hpp>
@@ -23,11 +25,13 @@ inline uint64_t value_at(uint64_t i) { return frame_word(i, 0x5eed, 3); }
 
 static uint64_t produced = 0; // values handed over so far
 static uint64_t slot = 0;     // the value in transit
-static uint64_t received = 0, mismatches = 0, gen_checksum = 0, main_checksum = 0;
+static uint64_t received = 0, mismatches = 0, stale_limits = 0, gen_checksum = 0, main_checksum = 0;
 
 __attribute__((noinline)) static void yield_value(ctx::fiber *to) {
     slot = value_at(produced++);
+    uintptr_t limit = stack_limit();
     *to = std::move(*to).resume();
+    if (stack_limit() != limit) stale_limits++;
 }
 
 // The generator's walk: a value at every level, down and up.
@@ -41,7 +45,9 @@ __attribute__((noinline)) static uint64_t gen_walk(uint64_t n, ctx::fiber *to) {
 }
 
 __attribute__((noinline)) static void take_value(ctx::fiber *gen) {
+    uintptr_t limit = stack_limit();
     *gen = std::move(*gen).resume();
+    if (stack_limit() != limit) stale_limits++;
     if (!*gen) return;
     if (slot != value_at(received)) mismatches++;
     received++;
@@ -82,10 +88,11 @@ int main() {
         main_checksum = mix(main_checksum, h);
     }
     CHECK(received == ROUND_TRIPS && produced == ROUND_TRIPS);
-    CHECK(mismatches == 0);
-    std::printf("fiber: %llu round trips, %llu mismatches; generator made %llu whole walks of 2001 levels, "
+    CHECK(mismatches == 0 && stale_limits == 0);
+    std::printf("fiber: %llu round trips, %llu mismatches, %llu stale limits; generator made %llu whole walks of 2001 levels, "
                 "main context %llu of 1501\n",
-                (unsigned long long)received, (unsigned long long)mismatches, (unsigned long long)walks,
+                (unsigned long long)received, (unsigned long long)mismatches, (unsigned long long)stale_limits,
+                (unsigned long long)walks,
                 (unsigned long long)main_walks);
     std::printf("fiber: checksums %016llx %016llx\n", (unsigned long long)gen_checksum,
                 (unsigned long long)main_checksum);

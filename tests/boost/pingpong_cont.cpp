@@ -13,11 +13,13 @@ constexpr uint64_t ROUND_TRIPS = 200000;
 
 inline uint64_t value_at(uint64_t i) { return frame_word(i, 0xc0de, 5); }
 
-uint64_t produced = 0, slot = 0, received = 0, mismatches = 0, gen_checksum = 0, main_checksum = 0;
+uint64_t produced = 0, slot = 0, received = 0, mismatches = 0, stale_limits = 0, gen_checksum = 0, main_checksum = 0;
 
 __attribute__((noinline)) void yield_value(ctx::continuation *to) {
     slot = value_at(produced++);
+    uintptr_t limit = stack_limit();
     *to = to->resume();
+    if (stack_limit() != limit) stale_limits++;
 }
 
 __attribute__((noinline)) uint64_t gen_walk(uint64_t n, ctx::continuation *to) {
@@ -30,7 +32,9 @@ __attribute__((noinline)) uint64_t gen_walk(uint64_t n, ctx::continuation *to) {
 }
 
 __attribute__((noinline)) void take_value(ctx::continuation *gen) {
+    uintptr_t limit = stack_limit();
     *gen = gen->resume();
+    if (stack_limit() != limit) stale_limits++;
     if (!*gen) return;
     if (slot != value_at(received)) mismatches++;
     received++;
@@ -74,10 +78,11 @@ void continuation_part() {
         main_checksum = mix(main_checksum, h);
     }
     CHECK(received == ROUND_TRIPS && produced == ROUND_TRIPS);
-    CHECK(mismatches == 0);
-    std::printf("continuation: %llu round trips, %llu mismatches; generator made %llu whole walks of 1701 "
+    CHECK(mismatches == 0 && stale_limits == 0);
+    std::printf("continuation: %llu round trips, %llu mismatches, %llu stale limits; generator made %llu whole walks of 1701 "
                 "levels, main context %llu of 1201\n",
-                (unsigned long long)received, (unsigned long long)mismatches, (unsigned long long)walks,
+                (unsigned long long)received, (unsigned long long)mismatches, (unsigned long long)stale_limits,
+                (unsigned long long)walks,
                 (unsigned long long)main_walks);
     std::printf("continuation: checksums %016llx %016llx\n", (unsigned long long)gen_checksum,
                 (unsigned long long)main_checksum);

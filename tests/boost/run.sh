@@ -13,6 +13,8 @@
 #   LIBDIR=<repo>/build   where libsplitstack.{a,so} are
 #   TIMEOUT=120           seconds per run (a safety net)
 #   JOBS=2                parallel compilations
+#   ONLY="pingpong ..."   run only these programs
+#   LINKERS="gold bfd"    the linkers
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -38,7 +40,7 @@ forced_unwind|forced_unwind forced_unwind_cont records_fiber records_continuatio
 migrate|migrate records_fiber|-pthread -static-libstdc++|
 migrate-shared-libstdc++|migrate records_fiber|-pthread|no-wrapper
 "
-LINKERS="gold bfd"
+LINKERS=${LINKERS:-"gold bfd"}
 
 # ---- prerequisites -------------------------------------------------------
 if [ ! -f /usr/include/boost/context/fiber_ucontext.hpp ] || [ ! -f /usr/include/boost/context/continuation_ucontext.hpp ]; then
@@ -92,6 +94,10 @@ run() {
 show() { sed 's/^/    /' "$@" | tail -20; }
 
 echo "$PROGRAMS" | grep '|' > "$O/programs"
+if [ -n "${ONLY:-}" ]; then
+    for p in $ONLY; do grep "^$p|" "$O/programs"; done > "$O/programs.only"
+    mv "$O/programs.only" "$O/programs"
+fi
 while IFS='|' read -r name objs extra args; do
     for ld in $LINKERS; do
         ref=$O/$name.libgcc.$ld
@@ -144,7 +150,7 @@ done < "$O/programs"
 # 12 MiB recursion overflows their 8 MiB stacks.
 for rt in libgcc static; do
     bin=$O/migrate-shared-libstdc++.$rt.gold
-    if [ -x "$bin" ]; then
+    if grep -q '^migrate-shared-libstdc++|' "$O/programs" && [ -x "$bin" ] && echo " $LINKERS " | grep -q " gold "; then
         run "$bin"
         rc=$(cat "$bin.rc")
         if [ "$rc" -ge 128 ] && [ "$rc" != 124 ] && ! grep -q "migrate: ok" "$bin.out"; then
