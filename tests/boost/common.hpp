@@ -9,18 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 
-// Our runtime's statistics call, declared here rather than through
-// include/splitstack.h: that header's __splitstack_* prototypes take a
-// struct SplitstackContext * where Boost.Context's take void *[10], and
-// C++ refuses both declarations of one extern "C" function in a
-// translation unit.  The call fills as many leading fields as the size
-// passed says, so this prefix of SplitstackStats is a valid argument.
-struct StatsPrefix {
-    uint64_t segments_allocated, segments_freed, segments_live, segments_cached;
-    uint64_t bytes_cached_resident, bytes_mapped, os_mappings, morestack_calls, longest_chain;
-};
-// Defined only when our runtime is linked in (libgcc has no such call).
-extern "C" size_t splitstack_get_stats(StatsPrefix *, size_t) __attribute__((weak));
+// include/splitstack.h (run.sh puts include/ on the path) declares the
+// __splitstack_* functions as Boost's headers do, so both can be included.
+#include "splitstack.h"
+
+// Weak: defined only when our runtime is linked in (libgcc has no such
+// call), so the same program links with either runtime.
+extern "C" size_t splitstack_get_stats(struct SplitstackStats *, size_t) __attribute__((weak));
 
 // A failed check: say where on stdout (so the comparison shows it) and
 // exit 1.  The report is out of line: gold gives every split-stack
@@ -56,7 +51,7 @@ inline void info_segments(const char *when) {
         std::fprintf(stderr, "info: %s: libgcc runtime (no statistics)\n", when);
         return;
     }
-    StatsPrefix s;
+    SplitstackStats s;
     splitstack_get_stats(&s, sizeof s);
     std::fprintf(stderr,
                  "info: %s: segments allocated %llu freed %llu live %llu cached %llu (%llu KiB counted resident), "

@@ -56,7 +56,7 @@ for f in "$B/libsplitstack.a" "$B/libsplitstack.so"; do
 done
 
 # ---- compile every source once (the objects are the same for every link)
-CXXFLAGS="-O2 -g -std=c++17 -pthread -fsplit-stack -DBOOST_USE_UCONTEXT -DBOOST_USE_SEGMENTED_STACKS"
+CXXFLAGS="-O2 -g -std=c++17 -pthread -fsplit-stack -DBOOST_USE_UCONTEXT -DBOOST_USE_SEGMENTED_STACKS -I$repo/include"
 srcs=$(cd "$here" && ls *.cpp | sed 's/\.cpp$//')
 compile() { nice $CXX $CXXFLAGS -c "$here/$1.cpp" -o "$O/$1.o" > "$O/$1.compile.log" 2>&1 || { cat "$O/$1.compile.log"; return 1; }; }
 export -f compile
