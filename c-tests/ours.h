@@ -16,17 +16,30 @@
 
 /* Out of line: a split-stack function that refers to libc directly gets
  * its prologue rewritten by gold to demand 1 MiB (see common.h), so deep
- * frames only call this. */
-__attribute__((noinline, noreturn, format(printf, 4, 5), unused)) static void
+ * frames only call this.  Under clang the variadic entry point cannot be
+ * split-stack code (see SS_VARIADIC in common.h): it hands its va_list to
+ * ss_vfail. */
+#if defined(__clang__)
+#define SS_VARIADIC __attribute__((no_split_stack))
+#else
+#define SS_VARIADIC
+#endif
+
+__attribute__((noinline, noreturn, unused)) static void
+ss_vfail(const char *file, int line, const char *cond, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "FAIL: %s:%d: check `%s` failed: ", file, line, cond);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+__attribute__((noinline, noreturn, format(printf, 4, 5), unused)) SS_VARIADIC static void
 ss_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "FAIL: %s:%d: check `%s` failed: ", file, line, cond);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
+    ss_vfail(file, line, cond, fmt, ap);
 }
 
 #define CHECK(cond, ...)                                         \
