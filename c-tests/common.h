@@ -101,6 +101,22 @@ SS_VARIADIC static void ss_fail(const char *file, int line, const char *cond, co
     ss_vfail(file, line, cond, fmt, ap);
 }
 
+/* ---- callees whose arguments are the point -------------------------------- */
+
+/* A callee that checks the arguments it receives (in registers, on the
+ * stack) or the result it returns across a split: the compiler must pass
+ * them for real.  Otherwise a static function always called with the same
+ * constants gets them propagated into its body and its parameters (and an
+ * unused result) dropped, and the test checks nothing.  GCC: noipa.  clang
+ * has no noipa, but keeps the signature of a function with external
+ * linkage, so there the macro leaves out `static`.  Use it in place of
+ * `static`. */
+#if defined(__clang__)
+#define SS_KEEP_ARGS __attribute__((noinline, used))
+#else
+#define SS_KEEP_ARGS __attribute__((noinline, noipa)) static
+#endif
+
 /* ---- looking at the stack --------------------------------------------------- */
 
 /* The current thread's split-stack limit, kept by glibc in the TCB field

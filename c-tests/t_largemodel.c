@@ -8,8 +8,8 @@
 // symbol is referenced).
 #include "common.h"
 
-__attribute__((noinline, noipa)) static uint64_t rec(int n, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
-                                              uint64_t e, uint64_t f, uint64_t g, uint64_t h)
+SS_KEEP_ARGS uint64_t rec(int n, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                          uint64_t e, uint64_t f, uint64_t g, uint64_t h)
 {
     char buf[2000];
     ss_fill(buf, 64, (uint32_t)n);

@@ -1,3 +1,6 @@
+// CLANG: unsupported GCC nested functions (a GNU C extension clang does not implement)
+// CLANG_ERROR: function definition is not allowed here
+//
 // GCC nested functions across a split.
 //
 // A nested function gets its static chain (a pointer to the enclosing

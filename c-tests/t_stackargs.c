@@ -2,10 +2,12 @@
 //
 // __morestack must copy the caller's stack arguments (r11 bytes) to the new
 // segment, and variadic callees instead read theirs from the old stack
-// through __morestack's frame.  Every callee here has a 20 KB frame and
-// is called at the bottom of a segment (see ss_near_limit); it checks that
-// it really ran on another segment by comparing the stack limit with the
-// caller's.  Each callee verifies every argument value it received; struct
+// through __morestack's frame (those are in t_stackargs_va.c, which builds
+// this file with STACKARGS_VARIADIC: clang cannot compile split-stack
+// variadic functions).  Every callee here has a 20 KB frame and is called
+// at the bottom of a segment (see ss_near_limit); it checks that it really
+// ran on another segment by comparing the stack limit with the caller's.
+// Each callee verifies every argument value it received; struct
 // returns (in registers and through a hidden pointer) are verified by the
 // caller.
 #include "common.h"
@@ -32,10 +34,10 @@ __attribute__((noinline)) static long touch_frame(char *buf, long seed)
 }
 
 /* ---- 16 integer arguments: 6 in registers, 10 on the stack ---- */
-__attribute__((noinline)) static long ints16(long a0, long a1, long a2, long a3, long a4,
-                                             long a5, long a6, long a7, long a8, long a9,
-                                             long a10, long a11, long a12, long a13,
-                                             long a14, long a15)
+SS_KEEP_ARGS long ints16(long a0, long a1, long a2, long a3, long a4,
+                         long a5, long a6, long a7, long a8, long a9,
+                         long a10, long a11, long a12, long a13,
+                         long a14, long a15)
 {
     char buf[BIG];
     ENTER();
@@ -50,11 +52,11 @@ __attribute__((noinline)) static long ints16(long a0, long a1, long a2, long a3,
 }
 
 /* ---- 20 doubles mixed with ints: 8 in xmm, the rest on the stack ---- */
-__attribute__((noinline)) static double mixed(double d0, int i0, double d1, int i1, double d2,
-                                              int i2, double d3, int i3, double d4, int i4,
-                                              double d5, int i5, double d6, int i6, double d7,
-                                              int i7, double d8, int i8, double d9, int i9,
-                                              float f10, char c11, short s12, double d13)
+SS_KEEP_ARGS double mixed(double d0, int i0, double d1, int i1, double d2,
+                          int i2, double d3, int i3, double d4, int i4,
+                          double d5, int i5, double d6, int i6, double d7,
+                          int i7, double d8, int i8, double d9, int i9,
+                          float f10, char c11, short s12, double d13)
 {
     char buf[BIG];
     ENTER();
@@ -113,8 +115,8 @@ static int big_equal(const struct big *p, const struct big *q)
 /* Takes two structs by value (both on the stack), an int in a register
  * after them and a struct small enough for registers; returns a big struct
  * through the hidden pointer in rdi, which __morestack must preserve. */
-__attribute__((noinline)) static struct big structs(struct big p, int k, struct big q,
-                                                    struct pair r)
+SS_KEEP_ARGS struct big structs(struct big p, int k, struct big q,
+                                struct pair r)
 {
     char buf[BIG];
     ENTER();
@@ -127,7 +129,7 @@ __attribute__((noinline)) static struct big structs(struct big p, int k, struct 
 }
 
 /* Returns a two-register struct (rax + xmm0). */
-__attribute__((noinline)) static struct pair ret_pair(long a, double b)
+SS_KEEP_ARGS struct pair ret_pair(long a, double b)
 {
     char buf[BIG];
     ENTER();
@@ -136,12 +138,13 @@ __attribute__((noinline)) static struct pair ret_pair(long a, double b)
     return r;
 }
 
-/* ---- variadic functions ---- */
+/* ---- variadic functions (t_stackargs_va.c; clang cannot compile them) ---- */
+#ifdef STACKARGS_VARIADIC
 #include <stdarg.h>
 
 /* n pairs (long, double) after the fixed arguments; with n large, most of
  * them are passed on the stack. */
-__attribute__((noinline)) static double va_pairs(int n, ...)
+SS_KEEP_ARGS double va_pairs(int n, ...)
 {
     char buf[BIG];
     ENTER();
@@ -161,7 +164,7 @@ __attribute__((noinline)) static double va_pairs(int n, ...)
 }
 
 /* Variadic with a struct by value among the variadic arguments. */
-__attribute__((noinline)) static long va_structs(const char *fmt, ...)
+SS_KEEP_ARGS long va_structs(const char *fmt, ...)
 {
     char buf[BIG];
     ENTER();
@@ -185,6 +188,7 @@ __attribute__((noinline)) static long va_structs(const char *fmt, ...)
     touch_frame(buf, s);
     return s;
 }
+#endif
 
 /* Each case below makes one call and checks its result.  The cases are
  * run through ss_near_limit, i.e. at the bottom of a segment, so the 20 KB
@@ -240,6 +244,7 @@ __attribute__((noinline)) static void *case_ret_pair(void *arg)
     return NULL;
 }
 
+#ifdef STACKARGS_VARIADIC
 __attribute__((noinline)) static void *case_va_pairs(void *arg)
 {
     int round = *(int *)arg;
@@ -266,6 +271,9 @@ __attribute__((noinline)) static void *case_va_structs(void *arg)
 
 static void *(*const cases[])(void *) = {case_ints16,   case_mixed,    case_structs,
                                          case_ret_pair, case_va_pairs, case_va_structs};
+#else
+static void *(*const cases[])(void *) = {case_ints16, case_mixed, case_structs, case_ret_pair};
+#endif
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
 /* Runs every case once, at a distance from the limit that varies with the

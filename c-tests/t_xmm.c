@@ -38,9 +38,9 @@ static int eq128(__m128 a, __m128 b)
 }
 
 /* 10 doubles: 8 in xmm0-7, 2 on the stack. */
-__attribute__((noinline)) static double ten_doubles(double a0, double a1, double a2, double a3,
-                                                    double a4, double a5, double a6, double a7,
-                                                    double a8, double a9)
+SS_KEEP_ARGS double ten_doubles(double a0, double a1, double a2, double a3,
+                                double a4, double a5, double a6, double a7,
+                                double a8, double a9)
 {
     BIG_FRAME();
     double v[10] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9};
@@ -50,9 +50,9 @@ __attribute__((noinline)) static double ten_doubles(double a0, double a1, double
 }
 
 /* floats, each in the low lane of its own register, plus integers. */
-__attribute__((noinline)) static float floats_and_ints(float f0, long i0, float f1, long i1,
-                                                       float f2, float f3, float f4, float f5,
-                                                       float f6, float f7, float f8)
+SS_KEEP_ARGS float floats_and_ints(float f0, long i0, float f1, long i1,
+                                   float f2, float f3, float f4, float f5,
+                                   float f6, float f7, float f8)
 {
     BIG_FRAME();
     float v[9] = {f0, f1, f2, f3, f4, f5, f6, f7, f8};
@@ -63,9 +63,9 @@ __attribute__((noinline)) static float floats_and_ints(float f0, long i0, float 
 }
 
 /* Ten __m128: eight in xmm0-7 (all four lanes used), two on the stack. */
-__attribute__((noinline)) static __m128 vectors(__m128 v0, __m128 v1, __m128 v2, __m128 v3,
-                                                __m128 v4, __m128 v5, __m128 v6, __m128 v7,
-                                                __m128 v8, __m128 v9)
+SS_KEEP_ARGS __m128 vectors(__m128 v0, __m128 v1, __m128 v2, __m128 v3,
+                            __m128 v4, __m128 v5, __m128 v6, __m128 v7,
+                            __m128 v8, __m128 v9)
 {
     BIG_FRAME();
     __m128 v[10] = {v0, v1, v2, v3, v4, v5, v6, v7, v8, v9};
@@ -80,7 +80,7 @@ __attribute__((noinline)) static __m128 vectors(__m128 v0, __m128 v1, __m128 v2,
 }
 
 /* long double: passed in memory, returned in st(0). */
-__attribute__((noinline)) static long double x87(double d, long double l, int k)
+SS_KEEP_ARGS long double x87(double d, long double l, int k)
 {
     BIG_FRAME();
     CHECK(d == 0.1 && l == 1.0L / 3 && k == 7, "x87: arguments %g %Lg %d", d, l, k);
@@ -88,7 +88,7 @@ __attribute__((noinline)) static long double x87(double d, long double l, int k)
 }
 
 /* Complex double: argument and result in xmm0:xmm1. */
-__attribute__((noinline)) static double complex cplx(double complex z, double complex w)
+SS_KEEP_ARGS double complex cplx(double complex z, double complex w)
 {
     BIG_FRAME();
     CHECK(creal(z) == 1.5 && cimag(z) == -2.5 && creal(w) == 0.5 && cimag(w) == 4,
@@ -105,14 +105,14 @@ struct lf {
     float f;
 };
 
-__attribute__((noinline)) static struct dd ret_dd(double x)
+SS_KEEP_ARGS struct dd ret_dd(double x)
 {
     BIG_FRAME();
     struct dd r = {x * 3, -x};
     return r;
 }
 
-__attribute__((noinline)) static struct lf ret_lf(long n, float f)
+SS_KEEP_ARGS struct lf ret_lf(long n, float f)
 {
     BIG_FRAME();
     struct lf r = {n + 1, f * 2};
@@ -120,7 +120,7 @@ __attribute__((noinline)) static struct lf ret_lf(long n, float f)
 }
 
 /* 128-bit integers: rdi:rsi in, rax:rdx out. */
-__attribute__((noinline)) static unsigned __int128 wide(unsigned __int128 a, unsigned __int128 b)
+SS_KEEP_ARGS unsigned __int128 wide(unsigned __int128 a, unsigned __int128 b)
 {
     BIG_FRAME();
     return a * 3 + b;
@@ -128,7 +128,7 @@ __attribute__((noinline)) static unsigned __int128 wide(unsigned __int128 a, uns
 
 /* Division under the caller's rounding mode: the result differs between
  * round-to-nearest and round-upward, so a reset MXCSR shows. */
-__attribute__((noinline)) static double divide(double a, double b)
+SS_KEEP_ARGS double divide(double a, double b)
 {
     BIG_FRAME();
     volatile double x = a, y = b;

@@ -26,9 +26,9 @@ static __m256 arg_value(int i)
 }
 
 /* Ten __m256: eight in ymm0-7, two on the stack; one more integer. */
-__attribute__((noinline)) static __m256 vectors(__m256 v0, __m256 v1, __m256 v2, __m256 v3,
-                                                __m256 v4, __m256 v5, __m256 v6, __m256 v7,
-                                                __m256 v8, __m256 v9, long tag)
+SS_KEEP_ARGS __m256 vectors(__m256 v0, __m256 v1, __m256 v2, __m256 v3,
+                            __m256 v4, __m256 v5, __m256 v6, __m256 v7,
+                            __m256 v8, __m256 v9, long tag)
 {
     char frame[BIG];
     calls++;

@@ -27,9 +27,9 @@ static __m512 arg_value(int i)
 }
 
 /* Ten __m512: eight in zmm0-7, two on the stack; one more integer. */
-__attribute__((noinline)) static __m512 vectors(__m512 v0, __m512 v1, __m512 v2, __m512 v3,
-                                                __m512 v4, __m512 v5, __m512 v6, __m512 v7,
-                                                __m512 v8, __m512 v9, long tag)
+SS_KEEP_ARGS __m512 vectors(__m512 v0, __m512 v1, __m512 v2, __m512 v3,
+                            __m512 v4, __m512 v5, __m512 v6, __m512 v7,
+                            __m512 v8, __m512 v9, long tag)
 {
     char frame[BIG];
     calls++;
