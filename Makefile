@@ -39,7 +39,24 @@ $(BUILD)/splitstack_nowrap.o: asm/x86_64/nowrap.S
 	@mkdir -p $(BUILD)
 	$(CC) -c -o $@ $<
 
-$(BUILD)/libsplitstack.a: $(BUILD)/splitstack.o $(BUILD)/splitstack_nowrap.o
+# The static library's copy has __morestack hidden, as libgcc's is.  With
+# clang -mcmodel=large, LLVM calls __morestack through a word in .rodata
+# (`__morestack_addr: .quad __morestack`); in a PIE that word needs a
+# relocation in a read-only section.  lld 14 does not create one for a
+# default-visibility function defined in the executable: it takes the
+# path meant for functions of shared libraries (a "canonical PLT entry"),
+# which for a defined symbol leaves the word holding the link-time
+# address, and the program jumps to it on its first split.  For a hidden
+# __morestack lld refuses the link instead ("cannot preempt symbol:
+# __morestack ... (.rodata+0x0)"), as it does with libgcc's runtime.
+# The helper object only adds the visibility (a linker keeps the most
+# constraining one); nothing in a program needs __morestack exported.
+$(BUILD)/splitstack_static.o: $(BUILD)/splitstack.o
+	printf '\t.hidden __morestack\n\t.section .note.GNU-stack,"",@progbits\n' > $(BUILD)/hide_morestack.s
+	$(CC) -c -o $(BUILD)/hide_morestack.o $(BUILD)/hide_morestack.s
+	ld -r -o $@ $< $(BUILD)/hide_morestack.o
+
+$(BUILD)/libsplitstack.a: $(BUILD)/splitstack_static.o $(BUILD)/splitstack_nowrap.o
 	rm -f $@
 	ar rcs $@ $^
 
