@@ -158,17 +158,25 @@ static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { Atomi
 /// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
 /// the page (sub-page classes: slabs), whole pages up to 16 pages, then
 /// doubling up to 1 MiB (or 64 pages).  At most 25 + 4 + 16 + 6 classes
-/// for pages of 4 to 64 KiB.  Idempotent.
+/// for pages of 4 to 64 KiB.  Idempotent (threads racing here store the
+/// same values; `n` is published last).
+///
+/// Runs on the first segment allocation, i.e. inside the `__morestack`
+/// of whatever function splits first, whose vector arguments are live:
+/// the sizes go straight into `CLASSES`, with no local array, whose
+/// zeroing compiled to a call of libc's `memset` (AVX2 in glibc: it
+/// zeroed the upper halves of the ymm/zmm argument registers).
 fn init_classes() {
     if CLASSES.n.load(Acquire) != 0 {
         return;
     }
     let page = config::page_size();
-    let mut sizes = [0usize; MAX_CLASSES];
     let mut n = 0;
+    let mut last = 0;
     let mut push = |v: usize, n: &mut usize| {
-        if *n < MAX_CLASSES && (*n == 0 || sizes[*n - 1] < v) {
-            sizes[*n] = v;
+        if *n < MAX_CLASSES && (*n == 0 || last < v) {
+            CLASSES.size[*n].store(v, Relaxed);
+            last = v;
             *n += 1;
         }
     };
@@ -190,9 +198,6 @@ fn init_classes() {
     while s <= limit {
         push(s, &mut n);
         s *= 2;
-    }
-    for (i, v) in sizes.iter().enumerate().take(n) {
-        CLASSES.size[i].store(*v, Relaxed);
     }
     CLASSES.n.store(n, Release);
 }

@@ -6,9 +6,13 @@
  * not grow with N (no system call per round trip once the segment is
  * cached), and, with `block`, that asking for signal blocking through
  * __splitstack_block_signals does block (rt_sigprocmask per round trip).
- * It also checks, when count_libc.so is preloaded, that the round trips
- * call no malloc/free/memcpy/memset/memmove (libc's use AVX registers the
- * runtime does not save, and malloc is not async-signal-safe).
+ * It also checks, when count_libc.so is preloaded, that neither the round
+ * trips nor the cold paths (the first split of the process, which sets
+ * up the allocator, and a recursion that maps and releases segments) call
+ * malloc/free/memcpy/memset/memmove: glibc's use AVX registers, whose
+ * upper halves the runtime does not save (a first split once zeroed those
+ * of the splitting function's ymm arguments through an AVX2 memset), and
+ * malloc is not async-signal-safe.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -26,6 +30,17 @@ __attribute__((noinline)) static long hot(long i)
     return frame[0] + frame[sizeof frame - 1];
 }
 
+/* Through many new segments and back: each one is allocated on the way
+ * down, and the idle ones are released on the way up. */
+__attribute__((noinline)) static long deep(int n)
+{
+    volatile char frame[4000];
+    frame[0] = (char)n;
+    frame[sizeof frame - 1] = 1;
+    long r = n > 0 ? deep(n - 1) : 0;
+    return r + frame[0] + frame[sizeof frame - 1];
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 1000;
@@ -34,7 +49,17 @@ int main(int argc, char **argv)
         __splitstack_block_signals(&one, NULL);
     }
     unsigned long (*counter)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "count_libc_calls");
-    hot(0);                                 /* first split maps the segment */
+    unsigned long cold_before = counter ? counter() : 0;
+    hot(0);                                 /* the first split of the process */
+    long d = deep(3000);                    /* ~12 MB of new segments, then released */
+    unsigned long cold_after = counter ? counter() : 0;
+    long dwant = 0;
+    for (int k = 0; k <= 3000; k++)
+        dwant += (char)k + 1;
+    if (d != dwant) {
+        printf("FAIL: deep recursion returned %ld, expected %ld\n", d, dwant);
+        return 1;
+    }
     void *guard = __morestack_get_guard();
     unsigned long before = counter ? counter() : 0;
     long sum = 0;
@@ -53,6 +78,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (counter) {
+        printf("libc calls during the first split and a deep recursion: %lu\n", cold_after - cold_before);
+        if (cold_after != cold_before) {
+            printf("FAIL: the __morestack cold path called malloc/free/mem*\n");
+            return 1;
+        }
         printf("libc calls during %ld round trips: %lu\n", n, after - before);
         if (after != before) {
             printf("FAIL: the __morestack path called malloc/free/mem*\n");
