@@ -2,6 +2,11 @@
 # Build and run the split-stack C/C++ tests (c-tests/t_*.c, c-tests/t_*.cc)
 # against one runtime, with each requested linker.
 #
+#   COMPILER=gcc|clang             (default gcc)
+#       gcc:   $CC/$CXX (default gcc/g++)
+#       clang: $CLANG/$CLANGXX (default clang/clang++); results are tagged
+#              "[clang <runtime>/<linker>]", files go to build/c-tests/clang-*,
+#              the summary line is "c-tests (clang): ..."
 #   RUNTIME=libgcc|static|shared   (default libgcc)
 #       libgcc: no extra library, gcc's own split-stack runtime is used
 #       static: $LIBDIR/libsplitstack.a placed after the sources
@@ -20,13 +25,23 @@
 #   // REQUIRES: ours       UNSUPPORTED under RUNTIME=libgcc
 #   // EXPECT_SIGNAL: ABRT  the program must die of that signal
 #   // EXPECT_STDERR: <ERE> stderr must match
-#   // XFAIL: <words>       known failure for these runtimes/linkers
-#                           (libgcc static shared ours gold bfd lld): the test
+#   // XFAIL: <words>       known failure for these runtimes/linkers/compilers
+#                           (libgcc static shared ours gold bfd lld gcc clang): the test
 #                           still runs; a failure is reported as UNSUPPORTED
 #                           with its reason, a pass as PASS with a note
 #   // NOSPLIT_PART         the source is compiled a second time with
 #                           -DNOSPLIT_PART and without -fsplit-stack, and
 #                           that object is linked in too
+#   // CLANG: unsupported <reason>
+#   // CLANG_ERROR: <ERE>   clang cannot compile this test: under
+#                           COMPILER=clang it is still built, and it is
+#                           UNSUPPORTED (with the reason) only if the build
+#                           fails with an error matching the ERE; if clang
+#                           builds it, it FAILs (stale directive)
+#   // LINK_ERROR: <compiler>/<linker> <ERE>
+#                           with that compiler and linker the link must be
+#                           refused with a message matching the ERE (PASS
+#                           when it is; FAIL when it links)
 #
 # Output: one PASS/FAIL/UNSUPPORTED line per test and linker, then exactly
 # one line "c-tests: N passed, N failed, N skipped".  Exit 0 iff none failed.
@@ -42,8 +57,23 @@ LIBDIR=${LIBDIR:-$repo/build}
 TIMEOUT=${TIMEOUT:-30}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 STATIC_EXTRA_LIBS=${STATIC_EXTRA_LIBS:-"-ldl -lm -lrt"}
-CC=${CC:-gcc}
-CXX=${CXX:-g++}
+COMPILER=${COMPILER:-gcc}
+case $COMPILER in
+gcc)
+    CC=${CC:-gcc}
+    CXX=${CXX:-g++}
+    cc_tag="" cc_dir="" summary="c-tests"
+    ;;
+clang)
+    CC=${CLANG:-clang}
+    CXX=${CLANGXX:-clang++}
+    cc_tag="clang " cc_dir="clang-" summary="c-tests (clang)"
+    ;;
+*)
+    echo "run-suite.sh: COMPILER must be gcc or clang (got '$COMPILER')" >&2
+    exit 2
+    ;;
+esac
 
 case $RUNTIME in
 libgcc | static | shared) ;;
@@ -79,6 +109,18 @@ directive() {
 
 has_flag_directive() {
     head -n 15 "$1" | grep -Eq "^// *$2[[:space:]]*$"
+}
+
+# The reason of a "// CLANG: unsupported <reason>" directive, or nothing.
+clang_unsupported() {
+    directive "$1" CLANG | sed -n 's/^unsupported[[:space:]]*//p'
+}
+
+# The ERE of a "// LINK_ERROR: <compiler>/<linker> <ERE>" directive that
+# applies to this compiler and linker, or nothing.
+expected_link_error() {
+    local src=$1 linker=$2
+    head -n 15 "$src" | sed -n "s|^// *LINK_ERROR:[[:space:]]*$COMPILER/$linker[[:space:]][[:space:]]*||p" | head -n 1
 }
 
 # ---- the list of tests ------------------------------------------------------
@@ -178,20 +220,67 @@ run_one() {
     name=$(basename "$src")
     name=${name%.*}
     base=$out/$name
-    tag="[$RUNTIME/$linker]"
+    tag="[$cc_tag$RUNTIME/$linker]"
     ulimit_s=$(directive "$src" ULIMIT_S)
     expect_signal=$(directive "$src" EXPECT_SIGNAL)
     expect_stderr=$(directive "$src" EXPECT_STDERR)
     xfail=$(directive "$src" XFAIL)
 
     for w in $xfail; do
-        if [[ $w == "$RUNTIME" || $w == "$linker" || ($w == ours && $RUNTIME != libgcc) ]]; then
+        if [[ $w == "$RUNTIME" || $w == "$linker" || $w == "$COMPILER" || ($w == ours && $RUNTIME != libgcc) ]]; then
             xfail_hit=$w
         fi
     done
 
-    local reason="" result
-    if [[ $(cat "$base.build.rc" 2>/dev/null) != 0 ]]; then
+    local reason="" result build_rc
+    build_rc=$(cat "$base.build.rc" 2>/dev/null)
+
+    # A test clang cannot compile: unsupported only if clang really fails
+    # to build it with the error the test names.
+    if [[ $COMPILER == clang && -n $(clang_unsupported "$src") ]]; then
+        local want_error
+        want_error=$(directive "$src" CLANG_ERROR)
+        if [[ -z $want_error ]]; then
+            echo "FAIL $name $tag (CLANG: unsupported needs a CLANG_ERROR directive naming clang's error)"
+            failed=$((failed + 1))
+        elif [[ $build_rc == 0 ]]; then
+            echo "FAIL $name $tag (marked 'CLANG: unsupported', but clang builds it: remove the directive)"
+            failed=$((failed + 1))
+        elif grep -Eq -- "$want_error" "$base.build.log"; then
+            echo "UNSUPPORTED $name $tag (clang cannot compile it: $(clang_unsupported "$src"); clang says: $(grep -Eo -m1 -- "$want_error" "$base.build.log"))"
+            skipped=$((skipped + 1))
+        else
+            echo "FAIL $name $tag (build failed, and not with the expected clang error /$want_error/)"
+            tail -n 15 "$base.build.log" | cut -c1-300 | indent
+            failed=$((failed + 1))
+        fi
+        return
+    fi
+
+    # A link that must be refused (rather than produce a broken program).
+    local link_error
+    link_error=$(expected_link_error "$src" "$linker")
+    if [[ -n $link_error ]]; then
+        if [[ $build_rc == 0 ]]; then
+            local lrc=0
+            { (cd "$out" && exec timeout -k 5 "$TIMEOUT" "$base") >"$base.stdout" 2>"$base.stderr" </dev/null || lrc=$?; } 2>/dev/null
+            local how="exit status $lrc"
+            [[ $lrc -gt 128 ]] && how="killed by SIG$(kill -l $((lrc - 128)) 2>/dev/null || echo "#$((lrc - 128))")"
+            echo "FAIL $name $tag (the link should have been refused with /$link_error/, but it linked; run anyway: $how)"
+            show_output "$base"
+            failed=$((failed + 1))
+        elif grep -Eq -- "$link_error" "$base.build.log"; then
+            echo "PASS $name $tag (link refused, as it must be: $(grep -E -m1 -- "$link_error" "$base.build.log" | cut -c1-200))"
+            passed=$((passed + 1))
+        else
+            echo "FAIL $name $tag (build failed, but not with the expected link error /$link_error/)"
+            tail -n 15 "$base.build.log" | cut -c1-300 | indent
+            failed=$((failed + 1))
+        fi
+        return
+    fi
+
+    if [[ $build_rc != 0 ]]; then
         reason="build failed"
         result=FAIL
         echo "FAIL $name $tag ($reason)"
@@ -275,7 +364,7 @@ run_one() {
 }
 
 for linker in $LINKERS; do
-    out=$repo/build/c-tests/$RUNTIME-$linker
+    out=$repo/build/c-tests/$cc_dir$RUNTIME-$linker
     # Two runs for the same runtime and linker would wipe each other's
     # files: the second one waits.
     mkdir -p "$repo/build/c-tests"
@@ -308,13 +397,13 @@ for linker in $LINKERS; do
         name=$(basename "$src")
         name=${name%.*}
         if [[ -n $unsupported_reason ]]; then
-            echo "UNSUPPORTED $name [$RUNTIME/$linker] ($unsupported_reason)"
+            echo "UNSUPPORTED $name [$cc_tag$RUNTIME/$linker] ($unsupported_reason)"
             skipped=$((skipped + 1))
         elif [[ -n $fail_all_reason ]]; then
-            echo "FAIL $name [$RUNTIME/$linker] ($fail_all_reason)"
+            echo "FAIL $name [$cc_tag$RUNTIME/$linker] ($fail_all_reason)"
             failed=$((failed + 1))
         elif [[ $RUNTIME == libgcc ]] && [[ $(directive "$src" REQUIRES) == *ours* ]]; then
-            echo "UNSUPPORTED $name [$RUNTIME/$linker] (REQUIRES: ours; checks behaviour of libsplitstack only)"
+            echo "UNSUPPORTED $name [$cc_tag$RUNTIME/$linker] (REQUIRES: ours; checks behaviour of libsplitstack only)"
             skipped=$((skipped + 1))
         else
             runnable+=("$src")
@@ -340,5 +429,5 @@ for linker in $LINKERS; do
     exec {lockfd}>&-
 done
 
-echo "c-tests: $passed passed, $failed failed, $skipped skipped"
+echo "$summary: $passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]

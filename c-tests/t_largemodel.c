@@ -1,11 +1,19 @@
 // CFLAGS: -mcmodel=large
+// LINK_ERROR: clang/lld cannot preempt symbol: __morestack
 //
-// -mcmodel=large: the prologue calls __morestack_large_model through a
-// register, with the frame size and the argument bytes packed into r10
-// ((args << 32) | frame).  A recursion with stack arguments through
-// thousands of segments, every argument checked; the binary must really
-// call __morestack_large_model (checked by the runner's link map: the
-// symbol is referenced).
+// -mcmodel=large.  GCC: the prologue calls __morestack_large_model
+// through a register, with the frame size and the argument bytes packed
+// into r10 ((args << 32) | frame), its address from the GOT in a PIE.
+// clang: the prologue calls __morestack (r10 and r11 as usual) through a
+// word in .rodata, `__morestack_addr: .quad __morestack`, which in a PIE
+// needs a relocation in a read-only section: gold and bfd make it a text
+// relocation, lld must refuse the link (with lld 14, libgcc's runtime and
+// ours, whose __morestack is hidden in both libraries, get "cannot preempt
+// symbol: __morestack"; a default-visibility __morestack linked without
+// an error and the program jumped to an unrelocated address).  The same
+// test as a non-PIE and with -z notext: t_largemodel_nopie.c and
+// t_largemodel_notext.c.  A recursion with stack arguments through
+// thousands of segments, every argument checked.
 #include "common.h"
 
 SS_KEEP_ARGS uint64_t rec(int n, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
