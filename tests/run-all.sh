@@ -200,6 +200,20 @@ for rt in static shared; do
     add_suite "$(grep -E '^c-tests: [0-9]+ passed' "$T/c-tests-$rt.log" | tail -1)"
 done
 
+echo "== C test suite built with clang -fsplit-stack (COMPILER=clang; libgcc's runtime as the reference)"
+# Result lines say "[clang <runtime>/<linker>]".  What clang cannot compile
+# (GCC nested functions, split-stack variadic functions) is UNSUPPORTED
+# with the reason, and only when clang really refuses it.
+if command -v clang > /dev/null && command -v clang++ > /dev/null; then
+    for rt in static shared libgcc; do
+        COMPILER=clang RUNTIME=$rt LIBDIR=$B bash c-tests/run-suite.sh > "$T/c-tests-clang-$rt.log" 2>&1
+        cat "$T/c-tests-clang-$rt.log"
+        add_suite "$(grep -E '^c-tests \(clang\): [0-9]+ passed' "$T/c-tests-clang-$rt.log" | tail -1)"
+    done
+else
+    bad "C suite with clang: clang/clang++ are not installed (apt-get install clang)"
+fi
+
 echo "== GCC's split-stack run tests (c-tests/gcc-suite.sh)"
 for rt in static shared; do
     RUNTIME=$rt LIBDIR=$B bash c-tests/gcc-suite.sh > "$T/gcc-suite-$rt.log" 2>&1
