@@ -176,16 +176,42 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
         }
     }
     let isp = thread_state::initial_sp();
+    let segments = if c.segments.is_null() && c.current.is_null() {
+        original_stack_chain(&c, isp)
+    } else {
+        c.segments
+    };
     // Order: the limit last, so that a signal between these stores sees
     // the old limit with the new lists at worst, which only makes a
     // handler split early.
-    thread_state::segments().store(c.segments, Relaxed);
+    thread_state::segments().store(segments, Relaxed);
     thread_state::current().store(c.current, Relaxed);
     (*isp).sp = c.initial_sp as *mut u8;
     (*isp).len = c.initial_sp_len;
     (*isp).dont_block_signals = c.dont_block_signals as i32;
     core::sync::atomic::compiler_fence(SeqCst);
     arch::set_guard(c.guard);
+}
+
+/// The chain to install for a context saved on this thread's original
+/// stack before the thread had any segment (its words 0 and 1 are NULL):
+/// the chain the thread has grown from its original stack since, if any.
+/// Every frame on that chain is deeper than the frame that saved the
+/// context (it was saved before the chain existed), so switching back
+/// (a longjmp) leaves them all dead and the chain idle, ready for the
+/// next split.  Installing NULL, as libgcc does, orphans the chain: each
+/// jump would leak every segment made since.  A context of another stack
+/// or thread gets NULL.
+#[cold]
+unsafe fn original_stack_chain(c: &SplitstackContext, isp: *mut crate::thread_state::InitialSp) -> *mut StackSegment {
+    if c.initial_sp.is_null() || c.initial_sp != (*isp).sp as *mut c_void {
+        return ptr::null_mut();
+    }
+    let own = (*thread_state::thread_block()).own_chain;
+    if own.is_null() || segment::check(own).is_err() {
+        return ptr::null_mut();
+    }
+    own
 }
 
 #[cold]
@@ -339,6 +365,7 @@ pub unsafe extern "C" fn __splitstack_releasecontext(ctx: *mut *mut c_void) {
             .emit();
         return;
     }
+    crate::thread::forget_own_chain(c.segments);
     let result = segment::release_list_checked(&mut c.segments);
     c.current = ptr::null_mut();
     c.sp = ptr::null_mut();

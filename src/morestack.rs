@@ -89,6 +89,10 @@ unsafe fn link_new_here(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, 
         (*fresh).prev = cur;
         (*fresh).next = next;
         if link.compare_exchange(next, fresh, AcqRel, Acquire).is_ok() {
+            if cur.is_null() {
+                // The new head of the chain grown from the original stack.
+                (*thread_state::thread_block()).own_chain = fresh;
+            }
             if !next.is_null() {
                 (*next).prev = fresh;
                 // Everything after the new one is one deeper now.
@@ -290,6 +294,7 @@ pub unsafe extern "C" fn __morestack_fail(msg: *const u8, len: usize, err: i32) 
 #[no_mangle]
 pub unsafe extern "C" fn __morestack_release_segments(pp: *mut *mut StackSegment, _free_dynamic: i32) -> *mut c_void {
     if !pp.is_null() {
+        crate::thread::forget_own_chain(*pp);
         segment::release_list(&mut *pp);
     }
     ptr::null_mut()

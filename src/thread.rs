@@ -79,12 +79,25 @@ pub fn release_idle_segments() {
     unsafe {
         if cur.is_null() {
             let mut head = thread_state::segments().swap(ptr::null_mut(), AcqRel);
+            forget_own_chain(head);
             segment::release_list(&mut head);
             alloca::free_initial_stack_blocks();
         } else {
             let mut rest = (*cur).next;
             (*cur).next = ptr::null_mut();
             segment::release_list(&mut rest);
+        }
+    }
+}
+
+/// Called before `head`'s chain is freed: if it is the chain the thread
+/// grew from its original stack, the thread forgets it.
+pub fn forget_own_chain(head: *mut crate::segment::StackSegment) {
+    let tb = thread_state::thread_block();
+    // SAFETY: tb is the calling thread's block.
+    unsafe {
+        if !head.is_null() && (*tb).own_chain == head {
+            (*tb).own_chain = ptr::null_mut();
         }
     }
 }

@@ -53,8 +53,10 @@ pub(crate) const MAX_CLASSES: usize = 64;
 pub struct ThreadBlock {
     /// `__morestack` calls on this thread (incremented by the assembly).
     pub morestack_calls: u64,
-    /// Deepest segment chain this thread linked.
-    pub longest_chain: u64,
+    /// The head of the chain this thread grew from its original stack
+    /// (NULL if none): what a context saved on the original stack before
+    /// the thread ever split gets back from setcontext (see api.rs).
+    pub own_chain: *mut StackSegment,
     /// This thread's runtime stacks (for slow paths), one per nesting
     /// level (a signal handler that needs one while the thread is on
     /// another gets the next): mapping base, length (guard page included)
