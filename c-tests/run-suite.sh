@@ -14,7 +14,7 @@
 #   LINKERS="gold bfd lld"         (default: all three)
 #   LIBDIR=<repo>/build            where libsplitstack.{a,so} live
 #   TESTS="t_foo t_bar"            run only these tests
-#   TIMEOUT=30                     seconds per test run (a safety net)
+#   TIMEOUT=60                     seconds per test run (a safety net)
 #   JOBS=<nproc>                   parallel compilations (tests run one by one)
 #   STATIC_EXTRA_LIBS="-ldl -lm -lrt"  appended after libsplitstack.a
 #
@@ -54,7 +54,7 @@ repo=$(cd "$here/.." && pwd)
 RUNTIME=${RUNTIME:-libgcc}
 LINKERS=${LINKERS:-"gold bfd lld"}
 LIBDIR=${LIBDIR:-$repo/build}
-TIMEOUT=${TIMEOUT:-30}
+TIMEOUT=${TIMEOUT:-60}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 STATIC_EXTRA_LIBS=${STATIC_EXTRA_LIBS:-"-ldl -lm -lrt"}
 COMPILER=${COMPILER:-gcc}
