@@ -10,34 +10,75 @@
 CARGO    ?= cargo
 CC       ?= gcc
 BUILD    := build
-RUSTLIB  := target/release/libsplitstack.a
 SOURCES  := $(wildcard src/*.rs src/*/*.rs asm/*/*.S asm/*/*.h) Cargo.toml build.rs
 
-.PHONY: all lib demo test header header-check cargo-test c-tests gcc-suite clean lib-aarch64 test-aarch64
+.PHONY: all lib demo test header clean lib-aarch64 test-aarch64
 
 all: lib
 
 lib: $(BUILD)/libsplitstack.a $(BUILD)/libsplitstack.so
+lib-aarch64: $(BUILD)/aarch64/libsplitstack.a $(BUILD)/aarch64/libsplitstack.so
 
-$(RUSTLIB): $(SOURCES)
-	$(CARGO) build --release --quiet
+# ---------------------------------------------------------------------
+# One recipe, two architectures.  Per architecture A:
+#   A_OUT     where the libraries go
+#   A_CROSS   prefix of the binutils to use, A_GCC the compiler driver
+#   A_RUSTLIB the staticlib cargo builds, and A_CARGO the command
+#   A_EXPORTS the exported symbols (exports.txt, less what A lacks)
+#   A_PRUNE   commands run on the staticlib copy $(1)/rust.a before linking
+# The host (x86_64) builds with rustup's cargo; aarch64 is cross-built with
+# Debian's rustc (rustc-web, with the arm64 standard library) in a target
+# directory of its own.  `make test-aarch64` runs the aarch64 suite under
+# qemu-aarch64 at 4, 16 and 64 KiB pages (tests/aarch64/run.sh); `make
+# test` runs it too when the cross tools are installed.
+x86_64_OUT     := $(BUILD)
+x86_64_CROSS   :=
+x86_64_GCC     := $(CC)
+x86_64_RUSTLIB := target/release/libsplitstack.a
+x86_64_CARGO   := $(CARGO) build --release --quiet
+x86_64_EXPORTS := $(shell cat exports.txt)
+x86_64_PRUNE   :=
+
+A64_CROSS      ?= aarch64-linux-gnu-
+A64_RUSTC      ?= /usr/bin/rustc
+aarch64_OUT     := $(BUILD)/aarch64
+aarch64_CROSS   := $(A64_CROSS)
+aarch64_GCC     := $(A64_CROSS)gcc
+aarch64_RUSTLIB := target/aarch64/aarch64-unknown-linux-gnu/release/libsplitstack.a
+aarch64_CARGO   := RUSTC=$(A64_RUSTC) CARGO_TARGET_DIR=target/aarch64 \
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=$(A64_CROSS)gcc \
+  $(CARGO) build --release --quiet --target aarch64-unknown-linux-gnu
+# __morestack_large_model is an x86_64 entry point (-mcmodel=large).
+aarch64_EXPORTS := $(filter-out __morestack_large_model,$(shell cat exports.txt))
+# Debian's aarch64 compiler_builtins carries compiler-rt's
+# __gcc_personality_v0: left out, so that the program's libgcc supplies
+# the personality of __morestack, as on x86_64.
+aarch64_PRUNE   := if $(A64_CROSS)ar t $(aarch64_OUT)/rust.a | grep -qx gcc_personality_v0.c.o; then \
+  $(A64_CROSS)ar d $(aarch64_OUT)/rust.a gcc_personality_v0.c.o; fi
+
+define LIBRARY
+$($(1)_RUSTLIB): $(SOURCES)
+	$($(1)_CARGO)
 
 # One relocatable object holding the runtime and exactly the parts of
 # core it uses; every symbol but the exported ones is made local, so the
 # library never supplies anything else (compiler builtins, core) to a
-# program.
-$(BUILD)/splitstack.o: $(RUSTLIB) exports.txt
-	@mkdir -p $(BUILD)
-	ld -r --gc-sections $(addprefix -u ,$(shell cat exports.txt)) -o $(BUILD)/prelink.o $(RUSTLIB)
-	objcopy --keep-global-symbols=exports.txt --keep-global-symbol=__real_pthread_create \
-	  --remove-section=.llvmbc --remove-section=.llvmcmd --strip-symbol=rust_eh_personality \
-	  $(BUILD)/prelink.o $@
+# program.  The bitcode sections of the standard library are dropped
+# first (binutils' LLVM plugin cannot read Debian's and says so, loudly).
+$($(1)_OUT)/splitstack.o: $($(1)_RUSTLIB) exports.txt
+	@mkdir -p $($(1)_OUT)
+	printf '%s\n' $($(1)_EXPORTS) > $($(1)_OUT)/exports.txt
+	$($(1)_CROSS)objcopy --remove-section=.llvmbc --remove-section=.llvmcmd $$< $($(1)_OUT)/rust.a
+	$($(1)_PRUNE)
+	$($(1)_CROSS)ld -r --gc-sections $$(addprefix -u ,$($(1)_EXPORTS)) -o $($(1)_OUT)/prelink.o $($(1)_OUT)/rust.a
+	$($(1)_CROSS)objcopy --keep-global-symbols=$($(1)_OUT)/exports.txt --keep-global-symbol=__real_pthread_create \
+	  --strip-symbol=rust_eh_personality $($(1)_OUT)/prelink.o $$@
 
 # __real_pthread_create for links made without --wrap=pthread_create
-# (asm/x86_64/nowrap.S); the linker takes it only then.
-$(BUILD)/splitstack_nowrap.o: asm/x86_64/nowrap.S
-	@mkdir -p $(BUILD)
-	$(CC) -c -o $@ $<
+# (asm/$(1)/nowrap.S); the linker takes it only then.
+$($(1)_OUT)/splitstack_nowrap.o: asm/$(1)/nowrap.S
+	@mkdir -p $($(1)_OUT)
+	$($(1)_GCC) -c -o $$@ $$<
 
 # The static library's copy has __morestack hidden, as libgcc's is.  With
 # clang -mcmodel=large, LLVM calls __morestack through a word in .rodata
@@ -51,90 +92,35 @@ $(BUILD)/splitstack_nowrap.o: asm/x86_64/nowrap.S
 # __morestack ... (.rodata+0x0)"), as it does with libgcc's runtime.
 # The helper object only adds the visibility (a linker keeps the most
 # constraining one); nothing in a program needs __morestack exported.
-$(BUILD)/splitstack_static.o: $(BUILD)/splitstack.o
-	printf '\t.hidden __morestack\n\t.section .note.GNU-stack,"",@progbits\n' > $(BUILD)/hide_morestack.s
-	$(CC) -c -o $(BUILD)/hide_morestack.o $(BUILD)/hide_morestack.s
-	ld -r -o $@ $< $(BUILD)/hide_morestack.o
+$($(1)_OUT)/splitstack_static.o: $($(1)_OUT)/splitstack.o
+	printf '\t.hidden __morestack\n\t.section .note.GNU-stack,"",%%progbits\n' > $($(1)_OUT)/hide_morestack.s
+	$($(1)_GCC) -c -o $($(1)_OUT)/hide_morestack.o $($(1)_OUT)/hide_morestack.s
+	$($(1)_CROSS)ld -r -o $$@ $$< $($(1)_OUT)/hide_morestack.o
 
-$(BUILD)/libsplitstack.a: $(BUILD)/splitstack_static.o $(BUILD)/splitstack_nowrap.o
-	rm -f $@
-	ar rcs $@ $^
+$($(1)_OUT)/libsplitstack.a: $($(1)_OUT)/splitstack_static.o $($(1)_OUT)/splitstack_nowrap.o
+	rm -f $$@
+	$($(1)_CROSS)ar rcs $$@ $$^
 
 # The shared library proper.  --wrap binds the wrapper's
 # __real_pthread_create to libc's pthread_create; -z now keeps the dynamic
 # linker off the __morestack path.
-$(BUILD)/libsplitstack.so.0: $(BUILD)/splitstack.o
-	$(CC) -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
+$($(1)_OUT)/libsplitstack.so.0: $($(1)_OUT)/splitstack.o
+	$($(1)_GCC) -shared -o $$@ $$< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
 
 # What -lsplitstack finds: a linker script adding the program's own
-# __morestack and __morestack_non_split stubs (see asm/x86_64/shared_stubs.S:
-# without them gold rewrites every split-stack function of the program).
-$(BUILD)/libsplitstack_stubs.o: asm/x86_64/shared_stubs.S
-	@mkdir -p $(BUILD)
-	$(CC) -c -o $@ $<
+# hidden __morestack and __morestack_non_split stubs (asm/$(1)/shared_stubs.S:
+# gold would otherwise take every prologue's call for a call into non-split
+# code, and aarch64's contract forbids reaching __morestack through a PLT).
+$($(1)_OUT)/libsplitstack_stubs.o: asm/$(1)/shared_stubs.S
+	@mkdir -p $($(1)_OUT)
+	$($(1)_GCC) -c -o $$@ $$<
 
-$(BUILD)/libsplitstack.so: $(BUILD)/libsplitstack.so.0 $(BUILD)/libsplitstack_stubs.o
-	printf '/* GNU ld script: the runtime, and the stubs that keep gold from treating\n   __morestack as non-split code (see asm/x86_64/shared_stubs.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_stubs.o )\n' > $@
+$($(1)_OUT)/libsplitstack.so: $($(1)_OUT)/libsplitstack.so.0 $($(1)_OUT)/libsplitstack_stubs.o
+	printf '/* GNU ld script: the runtime, and the program'"'"'s own __morestack stubs\n   (see asm/$(1)/shared_stubs.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_stubs.o )\n' > $$@
+endef
 
-# ---------------------------------------------------------------------
-# aarch64, cross-built: build/aarch64/libsplitstack.{a,so}, the same recipe
-# with the aarch64-linux-gnu tools, and Debian's rustc (rustc-web, with the
-# arm64 standard library) for the Rust part in its own target directory.
-# `make test-aarch64` runs the aarch64 suite under qemu-aarch64 at 4, 16
-# and 64 KiB pages (tests/aarch64/run.sh); `make test` runs it too when
-# the cross tools are installed (.ci/run installs them).
-A64         := $(BUILD)/aarch64
-A64_CROSS   ?= aarch64-linux-gnu-
-A64_RUSTC   ?= /usr/bin/rustc
-A64_TARGET  := aarch64-unknown-linux-gnu
-A64_TDIR    := target/aarch64
-A64_RUSTLIB := $(A64_TDIR)/$(A64_TARGET)/release/libsplitstack.a
-# __morestack_large_model is an x86_64 entry point (-mcmodel=large).
-A64_EXPORTS := $(filter-out __morestack_large_model,$(shell cat exports.txt))
-
-lib-aarch64: $(A64)/libsplitstack.a $(A64)/libsplitstack.so
-
-$(A64_RUSTLIB): $(SOURCES)
-	RUSTC=$(A64_RUSTC) CARGO_TARGET_DIR=$(A64_TDIR) \
-	  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=$(A64_CROSS)gcc \
-	  $(CARGO) build --release --quiet --target $(A64_TARGET)
-
-# As for the host, except: the bitcode sections of Debian's standard
-# library are dropped first (binutils' LLVM plugin cannot read them and
-# says so, loudly), and compiler-rt's __gcc_personality_v0, which Debian's
-# aarch64 compiler_builtins carries, is left out so that the program's
-# libgcc supplies the personality of __morestack, as on x86_64.
-$(A64)/splitstack.o: $(A64_RUSTLIB) exports.txt
-	@mkdir -p $(A64)
-	printf '%s\n' $(A64_EXPORTS) > $(A64)/exports.txt
-	$(A64_CROSS)objcopy --remove-section=.llvmbc --remove-section=.llvmcmd $(A64_RUSTLIB) $(A64)/rust.a
-	if $(A64_CROSS)ar t $(A64)/rust.a | grep -qx gcc_personality_v0.c.o; then \
-	  $(A64_CROSS)ar d $(A64)/rust.a gcc_personality_v0.c.o; fi
-	$(A64_CROSS)ld -r --gc-sections $(addprefix -u ,$(A64_EXPORTS)) -o $(A64)/prelink.o $(A64)/rust.a
-	$(A64_CROSS)objcopy --keep-global-symbols=$(A64)/exports.txt --keep-global-symbol=__real_pthread_create \
-	  --strip-symbol=rust_eh_personality $(A64)/prelink.o $@
-
-$(A64)/splitstack_nowrap.o: asm/aarch64/nowrap.S
-	@mkdir -p $(A64)
-	$(A64_CROSS)gcc -c -o $@ $<
-
-$(A64)/libsplitstack.a: $(A64)/splitstack.o $(A64)/splitstack_nowrap.o
-	rm -f $@
-	$(A64_CROSS)ar rcs $@ $^
-
-# The shared library proper, and what -lsplitstack finds: a linker script
-# adding the program's own hidden __morestack/__morestack_non_split stubs
-# (asm/aarch64/shared_stubs.S: the contract forbids reaching __morestack
-# through a PLT entry).
-$(A64)/libsplitstack.so.0: $(A64)/splitstack.o
-	$(A64_CROSS)gcc -shared -o $@ $< -Wl,-z,now -Wl,--wrap=pthread_create -Wl,-soname,libsplitstack.so.0
-
-$(A64)/libsplitstack_stubs.o: asm/aarch64/shared_stubs.S
-	@mkdir -p $(A64)
-	$(A64_CROSS)gcc -c -o $@ $<
-
-$(A64)/libsplitstack.so: $(A64)/libsplitstack.so.0 $(A64)/libsplitstack_stubs.o
-	printf '/* GNU ld script: the runtime, and the stubs that bind __morestack\n   locally (see asm/aarch64/shared_stubs.S). */\nINPUT ( libsplitstack.so.0 libsplitstack_stubs.o )\n' > $@
+$(eval $(call LIBRARY,x86_64))
+$(eval $(call LIBRARY,aarch64))
 
 test-aarch64:
 	sh tests/aarch64/run.sh
