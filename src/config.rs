@@ -62,8 +62,6 @@ pub const SPLITSTACK_MAX_RESERVE: usize = 1 << 30;
 /// Default high-water mark of cached (free, resident) segment bytes.
 pub const SPLITSTACK_DEFAULT_CACHE_MAX: usize = 256 << 20;
 
-const AT_MINSIGSTKSZ: libc::c_ulong = 51;
-
 fn round_up(v: usize, to: usize) -> usize {
     (v + to - 1) / to * to
 }
@@ -181,7 +179,7 @@ pub fn init() {
         return;
     }
     // SAFETY: getauxval only reads the auxiliary vector.
-    let (page, minsig) = unsafe { (libc::getauxval(libc::AT_PAGESZ), libc::getauxval(AT_MINSIGSTKSZ)) };
+    let (page, minsig) = unsafe { (libc::getauxval(libc::AT_PAGESZ), libc::getauxval(libc::AT_MINSIGSTKSZ)) };
     let page = if page == 0 || !(page as usize).is_power_of_two() { 4096 } else { page as usize };
     let sigframe = (minsig as usize).max(MIN_SIGNAL_FRAME);
     let default_reserve = round_up(SS_BACKOFF + sigframe + HANDLER_RESERVE, 64);

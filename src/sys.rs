@@ -3,6 +3,12 @@
 
 use crate::arch::current::*;
 
+/// A system call number of the `libc` crate, as `syscall6` takes it.
+#[inline(always)]
+const fn nr(n: libc::c_long) -> usize {
+    n as usize
+}
+
 /// Result of a system call: the value, or the positive errno.
 pub type SysResult = Result<usize, i32>;
 
@@ -20,7 +26,7 @@ pub fn mmap_anon(len: usize) -> SysResult {
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
     // SAFETY: an anonymous mapping at an address of the kernel's choosing
     // cannot alias memory that anyone uses.
-    check(unsafe { syscall6(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) })
+    check(unsafe { syscall6(nr(libc::SYS_mmap), 0, len, prot, flags, usize::MAX, 0) })
 }
 
 /// Unmaps `[addr, addr + len)`.
@@ -28,13 +34,13 @@ pub fn mmap_anon(len: usize) -> SysResult {
 /// # Safety
 /// Nothing may use the range afterwards.
 pub unsafe fn munmap(addr: usize, len: usize) -> SysResult {
-    check(syscall6(SYS_MUNMAP, addr, len, 0, 0, 0, 0))
+    check(syscall6(nr(libc::SYS_munmap), addr, len, 0, 0, 0, 0))
 }
 
 /// Makes `[addr, addr + len)` inaccessible (guard pages).
 pub fn mprotect_none(addr: usize, len: usize) -> SysResult {
     // SAFETY: only changes protection of a mapping the caller owns.
-    check(unsafe { syscall6(SYS_MPROTECT, addr, len, libc::PROT_NONE as usize, 0, 0, 0) })
+    check(unsafe { syscall6(nr(libc::SYS_mprotect), addr, len, libc::PROT_NONE as usize, 0, 0, 0) })
 }
 
 /// Gives the pages of `[addr, addr + len)` back to the OS (they read as
@@ -43,13 +49,13 @@ pub fn mprotect_none(addr: usize, len: usize) -> SysResult {
 /// # Safety
 /// Nothing may rely on the contents of the range.
 pub unsafe fn madvise_dontneed(addr: usize, len: usize) -> SysResult {
-    check(syscall6(SYS_MADVISE, addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0))
+    check(syscall6(nr(libc::SYS_madvise), addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0))
 }
 
 /// Gives up the CPU (spin-lock back-off).
 pub fn sched_yield() {
     // SAFETY: no arguments, no memory.
-    unsafe { syscall6(SYS_SCHED_YIELD, 0, 0, 0, 0, 0, 0) };
+    unsafe { syscall6(nr(libc::SYS_sched_yield), 0, 0, 0, 0, 0, 0) };
 }
 
 /// Writes all of `buf` to file descriptor `fd`, retrying on short writes
@@ -57,7 +63,7 @@ pub fn sched_yield() {
 pub fn write_all(fd: i32, mut buf: &[u8]) {
     while !buf.is_empty() {
         // SAFETY: the buffer is valid for reads of its length.
-        let r = check(unsafe { syscall6(SYS_WRITE, fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0) });
+        let r = check(unsafe { syscall6(nr(libc::SYS_write), fd as usize, buf.as_ptr() as usize, buf.len(), 0, 0, 0) });
         match r {
             Ok(0) => return,
             Ok(n) => buf = &buf[n.min(buf.len())..],
@@ -80,7 +86,7 @@ pub fn block_all(old: &mut u64) {
     let all: u64 = !(sigcancel | sigsetxid);
     // SAFETY: both pointers are valid for an 8-byte kernel sigset.
     unsafe {
-        syscall6(SYS_RT_SIGPROCMASK, libc::SIG_BLOCK as usize, &all as *const u64 as usize,
+        syscall6(nr(libc::SYS_rt_sigprocmask), libc::SIG_BLOCK as usize, &all as *const u64 as usize,
             old as *mut u64 as usize, KERNEL_SIGSET_BYTES, 0, 0);
     }
 }
@@ -89,7 +95,7 @@ pub fn block_all(old: &mut u64) {
 pub fn restore_mask(mask: &u64) {
     // SAFETY: the pointer is valid for an 8-byte kernel sigset.
     unsafe {
-        syscall6(SYS_RT_SIGPROCMASK, libc::SIG_SETMASK as usize, mask as *const u64 as usize, 0,
+        syscall6(nr(libc::SYS_rt_sigprocmask), libc::SIG_SETMASK as usize, mask as *const u64 as usize, 0,
             KERNEL_SIGSET_BYTES, 0, 0);
     }
 }
@@ -112,9 +118,9 @@ pub fn probe_read(addr: usize, out: &mut [u8]) -> bool {
     // `out` (described by `local`) and reads `remote` through the kernel,
     // which reports EFAULT instead of faulting.
     let r = unsafe {
-        let pid = syscall6(libc::SYS_getpid as usize, 0, 0, 0, 0, 0, 0);
+        let pid = syscall6(nr(libc::SYS_getpid), 0, 0, 0, 0, 0, 0);
         check(syscall6(
-            libc::SYS_process_vm_readv as usize,
+            nr(libc::SYS_process_vm_readv),
             pid as usize,
             &local as *const libc::iovec as usize,
             1,
@@ -149,6 +155,6 @@ pub fn page_mapped(addr: usize) -> bool {
     let mut vec = [0u8; 64];
     // SAFETY: mincore writes at most one byte per (host) page of the one
     // guest page asked about into `vec`.
-    let r = unsafe { syscall6(libc::SYS_mincore as usize, addr & !(page - 1), page, vec.as_mut_ptr() as usize, 0, 0, 0) };
+    let r = unsafe { syscall6(nr(libc::SYS_mincore), addr & !(page - 1), page, vec.as_mut_ptr() as usize, 0, 0, 0) };
     check(r).is_ok()
 }

@@ -2,14 +2,17 @@
  * Constants shared by asm/aarch64/morestack.S, the aarch64 test fixtures
  * (tests/aarch64/) and the Rust runtime.
  *
- * This file is the single definition: build.rs turns every
- * `#define SS_NAME value` line below into `pub const SS_NAME: usize` in
+ * This file (with ../common/layout.h, which it includes: the layouts
+ * both architectures share) is the single definition: build.rs turns
+ * every `#define SS_NAME value` line below into `pub const SS_NAME: usize` in
  * src/arch/aarch64.rs, whose unit tests re-read this file and check the
  * values against the Rust struct layouts they describe.  Keep one
  * `#define` per line, the value a decimal or 0x hexadecimal literal.
  */
 #ifndef SPLITSTACK_AARCH64_CONSTS_H
 #define SPLITSTACK_AARCH64_CONSTS_H
+
+#include "../common/layout.h"
 
 /* Byte offset of the split-stack limit from the thread pointer
    (tpidr_el0).  glibc's aarch64 TCB is { dtv, private }; `private` at +8
@@ -26,33 +29,9 @@
    at start-up (see src/config.rs). */
 #define SS_BACKOFF 0x1000
 
-/* Extra stack that __morestack_non_split demands before running a
-   non-split callee on the current segment. */
-#define SS_NON_SPLIT_STACK 0x100000
-
-/* Bytes of the thread's original stack below the stack pointer at
-   initialisation that split-stack code may use before it splits. */
 /* Signal frame size assumed when the kernel does not report one
    (AT_MINSIGSTKSZ absent or 0, as under qemu-user). */
 #define SS_MIN_SIGNAL_FRAME 5120
-
-#define SS_INITIAL_STACK 16000
-
-/* struct stack_segment: 7 words at the low end of every segment. */
-#define SS_SEG_PREV 0
-#define SS_SEG_NEXT 8
-#define SS_SEG_SIZE 16
-#define SS_SEG_OLD_STACK 24
-#define SS_SEG_DYNAMIC 32
-#define SS_SEG_FREE_DYNAMIC 40
-#define SS_SEG_EXTRA 48
-#define SS_SEG_HEADER_SIZE 56
-/* Bytes at the top of a segment kept for the allocator's record. */
-#define SS_SEG_META 64
-
-/* struct initial_sp: offset of the don't-block-signals flag. */
-#define SS_ISP_DONT_BLOCK 0x90
-#define SS_ISP_SIZE 184
 
 /* __morestack's frame on the old stack, offsets from x29 upwards (see the
    table at the top of morestack.S).  The frame lies wholly below the
@@ -75,10 +54,5 @@
 #define SS_FRAME_SIGMASK 136
 #define SS_FRAME_EXCEPTION 144
 #define SS_FRAME_Q0 160
-
-/* The runtime's own per-thread block (hidden TLS, see src/thread_state.rs):
-   its size, and the offset of the __morestack call counter in it. */
-#define SS_THREAD_BLOCK_SIZE 1024
-#define SS_THREAD_MORESTACK_CALLS 0
 
 #endif

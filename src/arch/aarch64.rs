@@ -127,13 +127,6 @@ macro_rules! tls_address {
 
 
 // System call numbers of the generic (asm-generic/unistd.h) table.
-pub(crate) const SYS_WRITE: usize = 64;
-pub(crate) const SYS_MMAP: usize = 222;
-pub(crate) const SYS_MPROTECT: usize = 226;
-pub(crate) const SYS_MUNMAP: usize = 215;
-pub(crate) const SYS_RT_SIGPROCMASK: usize = 135;
-pub(crate) const SYS_MADVISE: usize = 233;
-pub(crate) const SYS_SCHED_YIELD: usize = 124;
 
 #[cfg(test)]
 mod tests {
@@ -182,12 +175,12 @@ mod tests {
         // SAFETY: a zero-length write and an anonymous mapping that is
         // unmapped again.
         unsafe {
-            assert_eq!(syscall6(SYS_WRITE, 2, 0, 0, 0, 0, 0), 0);
+            assert_eq!(syscall6(libc::SYS_write as usize, 2, 0, 0, 0, 0, 0), 0);
             let len = 65536;
-            let p = syscall6(SYS_MMAP, 0, len, 3, 0x22, usize::MAX, 0);
+            let p = syscall6(libc::SYS_mmap as usize, 0, len, 3, 0x22, usize::MAX, 0);
             assert!(p > 0);
             *(p as *mut u8) = 1;
-            assert_eq!(syscall6(SYS_MUNMAP, p as usize, len, 0, 0, 0, 0), 0);
+            assert_eq!(syscall6(libc::SYS_munmap as usize, p as usize, len, 0, 0, 0, 0), 0);
         }
     }
 }

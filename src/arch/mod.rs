@@ -45,7 +45,10 @@ mod tests {
     //! header independently and checks every value both ways, so a build.rs
     //! bug or a stale build cannot make the two disagree silently.
 
-    const HEADER: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", env!("SPLITSTACK_ASM_DIR"), "/consts.h"));
+    const HEADER: &str = concat!(
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", env!("SPLITSTACK_ASM_DIR"), "/consts.h")),
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/asm/common/layout.h"))
+    );
 
     /// Every `#define SS_* value` of the header, parsed here on its own.
     fn header_defines() -> Vec<(String, usize)> {

@@ -99,15 +99,6 @@ macro_rules! tls_address {
     }};
 }
 
-
-pub(crate) const SYS_WRITE: usize = 1;
-pub(crate) const SYS_MMAP: usize = 9;
-pub(crate) const SYS_MPROTECT: usize = 10;
-pub(crate) const SYS_MUNMAP: usize = 11;
-pub(crate) const SYS_RT_SIGPROCMASK: usize = 14;
-pub(crate) const SYS_MADVISE: usize = 28;
-pub(crate) const SYS_SCHED_YIELD: usize = 24;
-
 #[cfg(test)]
 mod tests {
     //! Layout and register checks for this architecture (the constants
