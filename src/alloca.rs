@@ -12,7 +12,7 @@
 //! allocates in the middle of an update leaves nothing inconsistent.
 
 use crate::thread_state;
-use crate::{config, diag, stats, sys};
+use crate::{config, diag, stats, sys, valgrind};
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// The header of a block's mapping.
@@ -121,6 +121,10 @@ pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp:
             .fatal(),
     };
     stats::alloca_mapped(len);
+    // For memcheck the block is stack memory: its contents undefined, as
+    // a frame's would be, and the rest of the mapping out of bounds.
+    valgrind::make_undefined(addr + BLOCK_OFFSET, size);
+    valgrind::make_noaccess(addr + BLOCK_OFFSET + size, len - BLOCK_OFFSET - size);
     let b = addr as *mut AllocaBlock;
     b.write(AllocaBlock { next: core::ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
     let l = list(head);

@@ -16,7 +16,8 @@
 //! * `context`, `api`: the exported context API;
 //! * `thread`: the pthread_create wrapper and exit-time cleanup;
 //! * `config`, `stats`, `diag`, `sys`: settings, counters, messages,
-//!   raw system calls.
+//!   raw system calls;
+//! * `valgrind`: stack registration through valgrind's client requests.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -42,6 +43,7 @@ pub mod stats;
 pub mod sys;
 pub mod thread;
 pub mod thread_state;
+pub mod valgrind;
 
 #[cfg(test)]
 mod tests;
