@@ -12,7 +12,7 @@
 //! allocates in the middle of an update leaves nothing inconsistent.
 
 use crate::thread_state;
-use crate::{config, diag, stats, sys, valgrind};
+use crate::{asan, config, diag, stats, sys, valgrind};
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// The header of a block's mapping.
@@ -39,6 +39,9 @@ fn list(head: *mut *mut AllocaBlock) -> &'static AtomicPtr<AllocaBlock> {
 
 unsafe fn unmap_block(b: *mut AllocaBlock) {
     let len = (*b).map_len;
+    // The instrumented caller poisoned redzones around its block, and the
+    // range may be mapped again for something else.
+    asan::unpoison(b as usize, len);
     // A failure here means the header was overwritten: nothing sane to do
     // but leave the mapping alone.
     let _ = sys::munmap(b as usize, len);

@@ -31,7 +31,7 @@ use crate::config::{self, SplitstackResult};
 use crate::diag::Msg;
 use crate::segment::{StackSegment, HEADER};
 use crate::thread_state::{self, ThreadBlock, MAX_CLASSES, RT_LEVELS};
-use crate::{stats, sys, valgrind};
+use crate::{asan, stats, sys, valgrind};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ptr;
@@ -958,6 +958,8 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
     // A reused block may hold what memcheck saw of an earlier stack (freed
     // ranges inaccessible, popped frames too): all of it is fresh now.
     valgrind::make_undefined(block.addr, block.size);
+    // Likewise for ASan: frames that never returned may have left poison.
+    asan::unpoison(block.addr, block.size);
     seg.write(StackSegment {
         prev: ptr::null_mut(),
         next: ptr::null_mut(),
@@ -1090,6 +1092,8 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
         let a = &(*origin).a;
         if let Some(free) = a.free {
             (*m).magic = 0;
+            // The allocator may keep its bookkeeping in the block.
+            asan::unpoison(seg as usize, size);
             let mut mask = 0u64;
             call_user(&mut mask, || free(a.user, seg as *mut c_void, size));
         }

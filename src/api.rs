@@ -169,6 +169,8 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut SplitstackContext, 
                 s = (*s).next;
             }
         }
+        // So are its frames (parked ones never returned): ASan's shadow.
+        segment::asan_clear_chain(seg);
         (segment::low(seg), segment::usable(seg))
     };
     c.guard = low.wrapping_add(config::slack());

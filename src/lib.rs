@@ -17,7 +17,8 @@
 //! * `thread`: the pthread_create wrapper and exit-time cleanup;
 //! * `config`, `stats`, `diag`, `sys`: settings, counters, messages,
 //!   raw system calls;
-//! * `valgrind`: stack registration through valgrind's client requests.
+//! * `valgrind`: stack registration through valgrind's client requests;
+//!   `asan`: AddressSanitizer's shadow of dead frames cleared.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -34,6 +35,7 @@ pub mod allocator;
 pub mod api;
 pub mod arch;
 pub mod alloca;
+pub mod asan;
 pub mod config;
 pub mod context;
 pub mod diag;

@@ -9,7 +9,7 @@
 
 use crate::arch::current::SS_FRAME_BELOW_ARGS;
 use crate::segment::{self, StackSegment};
-use crate::{alloca, allocator, config, stats, sys, thread_state, valgrind};
+use crate::{alloca, allocator, asan, config, stats, sys, thread_state, valgrind};
 use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicPtr, Ordering::*};
@@ -134,6 +134,28 @@ pub unsafe extern "C" fn splitstack_grow(frame: usize, old_stack: *mut u8, arg_b
 fn fresh_frame_for_valgrind(sp: usize, top: usize) {
     let low = sp - valgrind::RED_ZONE;
     valgrind::make_undefined(low, top - low);
+}
+
+/// Called by `__morestack`'s landing pad when an exception or a forced
+/// unwind leaves the current segment; `frame` is the lowest byte of
+/// `__morestack`'s frame on the old stack.  Under AddressSanitizer the
+/// frames the unwinder skipped left their poison behind: the whole
+/// segment being left is dead, and on the old stack everything from the
+/// frame up to that stack's top is cleared, as `__asan_handle_no_return`
+/// clears a normal stack from the stack pointer up (src/asan.rs).  Then
+/// as [`splitstack_leave_segment`].
+#[no_mangle]
+pub unsafe extern "C" fn splitstack_unwind_segment(frame: usize) {
+    let cur = thread_state::current().load(Relaxed);
+    if !cur.is_null() && asan::active() {
+        asan::unpoison(segment::low(cur), segment::usable(cur));
+        let old = (*cur).prev;
+        let top = if old.is_null() { (*thread_state::initial_sp()).sp as usize } else { segment::top(old) };
+        if top > frame {
+            asan::unpoison(frame, top - frame);
+        }
+    }
+    splitstack_leave_segment();
 }
 
 /// Called by `__morestack` when the body returned or unwound out of the
