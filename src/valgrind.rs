@@ -67,9 +67,9 @@ const MAKE_MEM_UNDEFINED: usize = MEMCHECK_BASE + 1;
 /// Bytes below the stack pointer that the ABI lets a function use without
 /// moving it (x86_64's red zone); memcheck keeps them addressable.
 #[cfg(target_arch = "x86_64")]
-pub const RED_ZONE: usize = 128;
+pub(crate) const RED_ZONE: usize = 128;
 #[cfg(target_arch = "aarch64")]
-pub const RED_ZONE: usize = 0;
+pub(crate) const RED_ZONE: usize = 0;
 
 /// Issues one client request: `args` = request code and five arguments;
 /// returns valgrind's answer, or `default` when not under valgrind.
