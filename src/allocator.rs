@@ -957,7 +957,10 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
     let seg = block.addr as *mut StackSegment;
     // A reused block may hold what memcheck saw of an earlier stack (freed
     // ranges inaccessible, popped frames too): all of it is fresh now.
-    valgrind::make_undefined(block.addr, block.size);
+    let vg = valgrind::active();
+    if vg {
+        valgrind::make_undefined(block.addr, block.size);
+    }
     // Likewise for ASan: frames that never returned may have left poison.
     asan::unpoison(block.addr, block.size);
     seg.write(StackSegment {
@@ -978,7 +981,9 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
         slab: block.slab,
         vg_stack: 0,
     });
-    register_stack(seg);
+    if vg {
+        register_stack(seg);
+    }
     stats::segment_allocated(depth);
     Ok(seg)
 }

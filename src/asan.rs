@@ -29,28 +29,52 @@
 //! Nothing is done on the `__morestack` paths of a normal call and return.
 
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 extern "C" {
     /// `__asan_unpoison_memory_region`, or NULL (morestack.S).
-    fn splitstack_asan_unpoison_ptr() -> Option<unsafe extern "C" fn(*const c_void, usize)>;
+    fn splitstack_asan_unpoison_ptr() -> usize;
+}
+
+/// 0: not looked up yet, 1: no ASan, else `__asan_unpoison_memory_region`.
+static UNPOISON: AtomicUsize = AtomicUsize::new(0);
+
+#[inline]
+fn unpoison_fn() -> usize {
+    match UNPOISON.load(Relaxed) {
+        0 => look_up(),
+        f => f,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn look_up() -> usize {
+    // SAFETY: the helper only loads a GOT entry (the weak reference is
+    // resolved at load time and never changes).
+    let f = unsafe { splitstack_asan_unpoison_ptr() };
+    let v = if f == 0 { 1 } else { f };
+    UNPOISON.store(v, Relaxed);
+    v
 }
 
 /// Whether the program runs with AddressSanitizer.
 #[inline]
 pub fn active() -> bool {
-    // SAFETY: the helper only loads a GOT entry.
-    unsafe { splitstack_asan_unpoison_ptr().is_some() }
+    unpoison_fn() != 1
 }
 
 /// Clears ASan's shadow of `[addr, addr + len)` (nothing without ASan).
+#[inline]
 pub fn unpoison(addr: usize, len: usize) {
-    // SAFETY: the helper only loads a GOT entry; ASan's function only
-    // writes the shadow of the range (its own memory), whatever the range.
-    unsafe {
-        if let Some(f) = splitstack_asan_unpoison_ptr() {
-            if len != 0 {
-                f(addr as *const c_void, len);
-            }
+    let f = unpoison_fn();
+    if f != 1 && len != 0 {
+        // SAFETY: `f` is ASan's `__asan_unpoison_memory_region(const void
+        // *, size_t)`, which only writes the shadow of the range (ASan's
+        // own memory), whatever the range.
+        unsafe {
+            let f: unsafe extern "C" fn(*const c_void, usize) = core::mem::transmute(f);
+            f(addr as *const c_void, len);
         }
     }
 }
