@@ -7,8 +7,9 @@
 // destructor (one every 100 frames) runs exactly once and sees its frame
 // intact, frames
 // that catch and rethrow on the way work, the throw works 100 times in a
-// row, and afterwards deep recursion still works.  A coroutine (ucontext +
-// split-stack context) throws and catches inside itself too.
+// row (SS_THROWS=n: n times, for slow runs), and afterwards deep recursion
+// still works.  A coroutine (ucontext + split-stack context) throws and
+// catches inside itself too.
 // Whether the stack limit is restored exactly is t_exceptions_limit.cc.
 #include <ucontext.h>
 
@@ -185,11 +186,14 @@ static void exception_in_coroutine()
 
 int main()
 {
-    for (uint32_t i = 0; i < 100; i++)
+    /* SS_THROWS: fewer rounds for slow runs (tests/valgrind/run.sh). */
+    const char *e = getenv("SS_THROWS");
+    uint32_t throws = e != NULL && atoi(e) > 0 ? (uint32_t)atoi(e) : 100;
+    for (uint32_t i = 0; i < throws; i++)
         throw_and_catch(i);
-    printf("100 throws from depth %d ok (%d stack pieces at the throw, %d destructors, %d "
+    printf("%u throws from depth %d ok (%d stack pieces at the throw, %d destructors, %d "
            "rethrows)\n",
-           DEPTH, pieces_at_throw, destroyed, rethrows);
+           throws, DEPTH, pieces_at_throw, destroyed, rethrows);
 
     exception_in_coroutine();
     printf("5 throws inside a coroutine ok\n");

@@ -12,7 +12,7 @@
 //! allocates in the middle of an update leaves nothing inconsistent.
 
 use crate::thread_state;
-use crate::{config, diag, stats, sys};
+use crate::{asan, config, diag, stats, sys, valgrind};
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// The header of a block's mapping.
@@ -39,6 +39,9 @@ fn list(head: *mut *mut AllocaBlock) -> &'static AtomicPtr<AllocaBlock> {
 
 unsafe fn unmap_block(b: *mut AllocaBlock) {
     let len = (*b).map_len;
+    // The instrumented caller poisoned redzones around its block, and the
+    // range may be mapped again for something else.
+    asan::unpoison(b as usize, len);
     // A failure here means the header was overwritten: nothing sane to do
     // but leave the mapping alone.
     let _ = sys::munmap(b as usize, len);
@@ -121,6 +124,10 @@ pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp:
             .fatal(),
     };
     stats::alloca_mapped(len);
+    // For memcheck the block is stack memory: its contents undefined, as
+    // a frame's would be, and the rest of the mapping out of bounds.
+    valgrind::make_undefined(addr + BLOCK_OFFSET, size);
+    valgrind::make_noaccess(addr + BLOCK_OFFSET + size, len - BLOCK_OFFSET - size);
     let b = addr as *mut AllocaBlock;
     b.write(AllocaBlock { next: core::ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
     let l = list(head);

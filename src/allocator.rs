@@ -31,7 +31,7 @@ use crate::config::{self, SplitstackResult};
 use crate::diag::Msg;
 use crate::segment::{StackSegment, HEADER};
 use crate::thread_state::{self, ThreadBlock, MAX_CLASSES, RT_LEVELS};
-use crate::{segmap, stats, sys};
+use crate::{asan, segmap, stats, sys, valgrind};
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ptr;
@@ -62,7 +62,12 @@ pub struct SegmentMeta {
     depth: u32,
     /// The slab of a sub-page block (NULL for other blocks).
     slab: *mut Slab,
+    /// valgrind's handle for the segment's stack (0 when not running
+    /// under valgrind; see valgrind.rs).
+    vg_stack: usize,
 }
+
+const _: () = assert!(core::mem::size_of::<SegmentMeta>() <= META_BYTES);
 
 /// Current version of [`SplitstackAllocator`].
 pub const SPLITSTACK_ALLOCATOR_VERSION: u32 = 1;
@@ -804,6 +809,9 @@ unsafe fn runtime_stack_top(tb: *mut ThreadBlock, level: usize) -> Option<usize>
         stats::os_mapped(len);
         rt.base = base;
         rt.len = len;
+        // Entered at its top (one past the mapping), which must count as
+        // inside it for valgrind.
+        rt.vg_stack = valgrind::stack_register(base + page, base + len);
         compiler_fence(SeqCst);
         rt.top = base + len;
         // A thread that needs a runtime stack holds runtime resources:
@@ -888,11 +896,13 @@ pub unsafe fn free_runtime_stack() {
         if rt.top == 0 {
             continue;
         }
-        let (base, len) = (rt.base, rt.len);
+        let (base, len, vg) = (rt.base, rt.len, rt.vg_stack);
         rt.top = 0;
         rt.base = 0;
         rt.len = 0;
+        rt.vg_stack = 0;
         compiler_fence(SeqCst);
+        valgrind::stack_deregister(vg);
         if sys::munmap(base, len).is_ok() {
             stats::os_unmapped(len);
         }
@@ -963,6 +973,14 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
         (Block { addr: p as usize, size: total, class: DEDICATED, slab: ptr::null_mut() }, rec as *const AllocatorRecord)
     };
     let seg = block.addr as *mut StackSegment;
+    // A reused block may hold what memcheck saw of an earlier stack (freed
+    // ranges inaccessible, popped frames too): all of it is fresh now.
+    let vg = valgrind::active();
+    if vg {
+        valgrind::make_undefined(block.addr, block.size);
+    }
+    // Likewise for ASan: frames that never returned may have left poison.
+    asan::unpoison(block.addr, block.size);
     seg.write(StackSegment {
         prev: ptr::null_mut(),
         next: ptr::null_mut(),
@@ -979,9 +997,52 @@ unsafe fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegm
         class: block.class,
         depth,
         slab: block.slab,
+        vg_stack: 0,
     });
+    if vg {
+        register_stack(seg);
+    }
     stats::segment_allocated(depth);
     Ok(seg)
+}
+
+/// Registers a new segment's stack with valgrind (a no-op natively).  The
+/// range ends at the segment's top itself: a segment entered with no
+/// stack arguments has its stack pointer there, which must count as
+/// inside it (that byte is the first of the meta record, never stack).
+///
+/// # Safety
+/// `seg` must be a segment just made by `alloc_segment_here` (header and
+/// meta written).
+unsafe fn register_stack(seg: *mut StackSegment) {
+    let m = our_meta(seg);
+    if !m.is_null() {
+        (*m).vg_stack = valgrind::stack_register(crate::segment::low(seg), top(seg));
+    }
+}
+
+/// Ends a segment's life as a stack for valgrind: deregisters it, and
+/// (default allocator) makes its stack inaccessible while it is free, so
+/// that memcheck reports a program still using a released context's
+/// stack; a registered allocator gets the whole block back addressable
+/// (its own bookkeeping may live there).
+///
+/// # Safety
+/// `seg` must be a segment of ours about to be freed, `m` its meta; no
+/// frame may live on it any more.
+unsafe fn unregister_stack(seg: *mut StackSegment, m: *mut SegmentMeta) {
+    let handle = (*m).vg_stack;
+    if handle == 0 {
+        return;
+    }
+    (*m).vg_stack = 0;
+    valgrind::stack_deregister(handle);
+    let (low, top) = (crate::segment::low(seg), top(seg));
+    if (*m).origin.is_null() {
+        valgrind::make_noaccess(low, top - low);
+    } else {
+        valgrind::make_undefined(low, top - low);
+    }
 }
 
 /// Runs a registered allocator's callback (on the runtime stack): signals
@@ -1048,6 +1109,7 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
         }
         return;
     }
+    unregister_stack(seg, m);
     let origin = (*m).origin;
     let size = (*m).block_size;
     let class = (*m).class;
@@ -1067,6 +1129,8 @@ pub unsafe fn free_segment_here(seg: *mut StackSegment) {
         let a = &(*origin).a;
         if let Some(free) = a.free {
             (*m).magic = 0;
+            // The allocator may keep its bookkeeping in the block.
+            asan::unpoison(seg as usize, size);
             let mut mask = 0u64;
             call_user(&mut mask, || free(a.user, seg as *mut c_void, size));
         }

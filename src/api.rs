@@ -324,6 +324,8 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut *mut c_void, size: 
                 }
             }
         }
+        // So are its frames (parked ones never returned): ASan's shadow.
+        segment::asan_clear_chain(seg);
         (segment::low(seg), segment::usable(seg))
     };
     c.guard = low.wrapping_add(config::slack());

@@ -16,7 +16,9 @@
 //! * `context`, `api`: the exported context API;
 //! * `thread`: the pthread_create wrapper and exit-time cleanup;
 //! * `config`, `stats`, `diag`, `sys`: settings, counters, messages,
-//!   raw system calls.
+//!   raw system calls;
+//! * `valgrind`: stack registration through valgrind's client requests;
+//!   `asan`: AddressSanitizer's shadow of dead frames cleared.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -33,6 +35,7 @@ pub mod allocator;
 pub mod api;
 pub mod arch;
 pub mod alloca;
+pub mod asan;
 pub mod config;
 pub mod context;
 pub mod diag;
@@ -43,6 +46,7 @@ pub mod stats;
 pub mod sys;
 pub mod thread;
 pub mod thread_state;
+pub mod valgrind;
 
 #[cfg(test)]
 mod tests;

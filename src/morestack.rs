@@ -9,7 +9,7 @@
 
 use crate::arch::current::SS_FRAME_BELOW_ARGS;
 use crate::segment::{self, StackSegment};
-use crate::{alloca, allocator, config, stats, sys, thread_state};
+use crate::{alloca, allocator, asan, config, stats, sys, thread_state, valgrind};
 use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicPtr, Ordering::*};
@@ -121,9 +121,45 @@ pub unsafe extern "C" fn splitstack_grow(frame: usize, old_stack: *mut u8, arg_b
     let need = frame.saturating_add(args).saturating_add(config::slack());
     let seg = enter_next(need);
     (*seg).old_stack = old_stack;
-    let sp = segment::top(seg) - args;
+    let top = segment::top(seg);
+    let sp = top - args;
+    fresh_frame_for_valgrind(sp, top);
     copy_args(old_stack, sp as *mut u8, arg_bytes);
     SwitchTo { sp, guard: segment::low(seg) + config::slack() }
+}
+
+/// Under valgrind: makes the argument area and the red zone below the new
+/// stack pointer addressable before they are written.  A cached segment
+/// last left with a higher stack pointer (fewer stack arguments) has them
+/// inaccessible, and memcheck does not paint anything at a switch between
+/// registered stacks.  (The warm path in the assembly gets the same
+/// effect by moving the stack pointer to the top first, then down.)
+#[inline(always)]
+fn fresh_frame_for_valgrind(sp: usize, top: usize) {
+    let low = sp - valgrind::RED_ZONE;
+    valgrind::make_undefined(low, top - low);
+}
+
+/// Called by `__morestack`'s landing pad when an exception or a forced
+/// unwind leaves the current segment; `frame` is the lowest byte of
+/// `__morestack`'s frame on the old stack.  Under AddressSanitizer the
+/// frames the unwinder skipped left their poison behind: the whole
+/// segment being left is dead, and on the old stack everything from the
+/// frame up to that stack's top is cleared, as `__asan_handle_no_return`
+/// clears a normal stack from the stack pointer up (src/asan.rs).  Then
+/// as [`splitstack_leave_segment`].
+#[no_mangle]
+pub unsafe extern "C" fn splitstack_unwind_segment(frame: usize) {
+    let cur = thread_state::current().load(Relaxed);
+    if !cur.is_null() && asan::active() {
+        asan::unpoison(segment::low(cur), segment::usable(cur));
+        let old = (*cur).prev;
+        let top = if old.is_null() { (*thread_state::initial_sp()).sp as usize } else { segment::top(old) };
+        if top > frame {
+            asan::unpoison(frame, top - frame);
+        }
+    }
+    splitstack_leave_segment();
 }
 
 /// Called by `__morestack` when the body returned or unwound out of the
@@ -175,7 +211,9 @@ pub unsafe extern "C" fn __generic_morestack(pframe_size: *mut usize, old_stack:
     let args = param_size.saturating_add(31) & !31;
     let seg = enter_next((*pframe_size).saturating_add(args));
     (*seg).old_stack = old_stack;
-    let sp = segment::top(seg) - args;
+    let top = segment::top(seg);
+    let sp = top - args;
+    fresh_frame_for_valgrind(sp, top);
     copy_args(old_stack, sp as *mut u8, param_size);
     *pframe_size = segment::usable(seg) - args;
     sp as *mut c_void

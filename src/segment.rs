@@ -99,6 +99,23 @@ fn out_of_memory(e: MapError) -> ! {
     }
 }
 
+/// Clears AddressSanitizer's shadow of every segment of the list that
+/// starts at `first` (following `next`): all their frames are dead
+/// (a context being reset).  Nothing without ASan.
+///
+/// # Safety
+/// Every segment of the list must be live and unused.
+pub unsafe fn asan_clear_chain(first: *mut StackSegment) {
+    if !crate::asan::active() {
+        return;
+    }
+    let mut s = first;
+    while !s.is_null() {
+        crate::asan::unpoison(low(s), usable(s));
+        s = (*s).next;
+    }
+}
+
 /// Frees the list that starts at `*head` (following `next`) and its alloca
 /// blocks, and sets `*head` to NULL.  Returns how many segments were freed.
 ///

@@ -96,6 +96,8 @@ pub struct RuntimeStack {
     pub base: usize,
     pub len: usize,
     pub top: usize,
+    /// valgrind's handle for it (0 when not under valgrind).
+    pub vg_stack: usize,
 }
 
 /// The calling thread's block.

@@ -231,6 +231,18 @@ sh tests/aarch64/run.sh > "$T/aarch64.log" 2>&1
 cat "$T/aarch64.log"
 add_suite "$(grep -E '^aarch64: [0-9]+ passed' "$T/aarch64.log" | tail -1)"
 
+echo "== valgrind memcheck on split-stack programs (tests/valgrind/run.sh)"
+# Needs valgrind (.ci/run installs it); without it every check is
+# UNSUPPORTED (a skip, never a pass).
+bash tests/valgrind/run.sh "$B" > "$T/valgrind.log" 2>&1
+grep -E "^(PASS|FAIL|UNSUPPORTED|REFERENCE|NOTE)|^    " "$T/valgrind.log"
+add_suite "$(grep -E '^valgrind: [0-9]+ passed' "$T/valgrind.log" | tail -1)"
+
+echo "== AddressSanitizer on split-stack programs (tests/asan/run.sh)"
+bash tests/asan/run.sh "$B" > "$T/asan.log" 2>&1
+grep -E "^(PASS|FAIL|UNSUPPORTED|REFERENCE)|^    " "$T/asan.log"
+add_suite "$(grep -E '^asan: [0-9]+ passed' "$T/asan.log" | tail -1)"
+
 echo "== benchmark programs build and run (bench/smoke.sh; make bench measures)"
 sh bench/smoke.sh > "$T/bench-smoke.log" 2>&1
 grep -E "^(PASS|FAIL|UNSUPPORTED)" "$T/bench-smoke.log"

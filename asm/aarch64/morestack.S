@@ -365,7 +365,11 @@ __splitstack_morestack_impl:
 .Lcleanup:
 	BTI_J
 	str	x0, [x29, #SS_FRAME_EXCEPTION]
-	bl	splitstack_leave_segment
+	/* void splitstack_unwind_segment(void *frame): leave_segment, and
+	 * under AddressSanitizer the shadow of the skipped frames cleared
+	 * (src/asan.rs); `frame` = the lowest byte of this frame. */
+	mov	x0, x29
+	bl	splitstack_unwind_segment
 	SWITCH_BACK
 	ldr	x0, [x29, #SS_FRAME_EXCEPTION]
 	bl	_Unwind_Resume
@@ -591,7 +595,25 @@ splitstack_real_pthread_create_ptr:
 	.cfi_endproc
 	.size	splitstack_real_pthread_create_ptr, . - splitstack_real_pthread_create_ptr
 
+/* void (*splitstack_asan_unpoison_ptr(void))(const void *, size_t)
+ * AddressSanitizer's __asan_unpoison_memory_region when the program runs
+ * with it, else NULL (a weak reference: nothing is pulled in). */
+	.weak	__asan_unpoison_memory_region
+	.globl	splitstack_asan_unpoison_ptr
+	.hidden	splitstack_asan_unpoison_ptr
+	.type	splitstack_asan_unpoison_ptr, %function
+	.p2align 4
+splitstack_asan_unpoison_ptr:
+	.cfi_startproc
+	BTI_C
+	adrp	x0, :got:__asan_unpoison_memory_region
+	ldr	x0, [x0, #:got_lo12:__asan_unpoison_memory_region]
+	ret
+	.cfi_endproc
+	.size	splitstack_asan_unpoison_ptr, . - splitstack_asan_unpoison_ptr
+
 /* Helpers implemented in Rust: bound locally, never through a PLT. */
+	.hidden	splitstack_unwind_segment
 	.hidden	splitstack_grow
 	.hidden	splitstack_reserve_bytes
 	.hidden	splitstack_leave_segment

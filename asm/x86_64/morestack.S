@@ -164,13 +164,15 @@ __splitstack_morestack_impl:
 
 	/* WARM PATH, in registers (no vector register touched, no call): the
 	 * segment after the current one is cached and big enough.  The same
-	 * steps, in the same order, as splitstack_grow's (see
-	 * src/morestack.rs for why the order is signal-safe):
+	 * steps as splitstack_grow's (see src/morestack.rs for why the order
+	 * is signal-safe), except that the arguments are copied after the
+	 * switch (nothing is written to the segment before it is current
+	 * either way):
 	 *   next = cur ? cur->next : __morestack_segments
 	 *   need = frame + round_up(args, 32) + reserve
 	 *   if next->size < need + SS_SEG_META: cold path
 	 *   current = next; next->prev = cur; next->old_stack = args
-	 *   copy the arguments to top - round_up(args, 32)
+	 *   rsp = top - round_up(args, 32); copy the arguments there
 	 * Threads that asked for signal blocking take the cold path.  No sum
 	 * here can overflow: frame and argument sizes come from the compiler
 	 * (32-bit immediates), the reserve is at most 1 GiB. */
@@ -200,15 +202,25 @@ __splitstack_morestack_impl:
 	leaq	24(%rbp), %rcx			/* rcx = the arguments */
 	movq	%rcx, SS_SEG_OLD_STACK(%rsi)
 	movq	SS_SEG_SIZE(%rsi), %r8
-	leaq	SS_SEG_HEADER_SIZE-SS_SEG_META(%rsi,%r8), %r8	/* top */
-	subq	%rdi, %r8			/* r8 = new sp */
+	leaq	SS_SEG_HEADER_SIZE-SS_SEG_META(%rsi,%r8), %r8	/* r8 = top */
 	leaq	SS_SEG_HEADER_SIZE(%rsi,%rdx), %rdx	/* rdx = new limit */
+	/* Switch to the top, set the limit, move down over the argument
+	 * area, and only then copy the arguments (above %rsp: no signal
+	 * handler writes there).  To valgrind the first move is a switch
+	 * between registered stacks and the second ordinary stack growth,
+	 * which makes the area addressable even when this cached segment
+	 * was last left with a higher stack pointer (src/valgrind.rs).  The
+	 * store of the limit between the two keeps valgrind from merging
+	 * them into one move (its translator keeps %rsp exact at every
+	 * memory access, and only there).  Natively this costs what
+	 * `sub; mov` did. */
+	movq	SWITCHING_GUARD, GUARD
+	movq	%r8, %rsp			/* rsp = top */
+	movq	%rdx, GUARD
+	subq	%rdi, %rsp			/* rsp = top - argument area */
 	testq	%r11, %r11
 	jne	.Lwarm_copy
-.Lwarm_switch:
-	movq	SWITCHING_GUARD, GUARD
-	movq	%r8, %rsp
-	movq	%rdx, GUARD
+.Lwarm_switched:
 	movq	-SS_FRAME_RCX(%rbp), %rcx
 	movq	-SS_FRAME_RDX(%rbp), %rdx
 	movq	-SS_FRAME_RSI(%rbp), %rsi
@@ -251,15 +263,15 @@ __splitstack_morestack_impl:
 	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* unset on the warm path */
 	jmp	.Lslow_return
 
-	/* Copy r11 bytes (whole words) of stack arguments from rcx to r8. */
+	/* Copy r11 bytes (whole words) of stack arguments from rcx to rsp. */
 .Lwarm_copy:
 	xorl	%edi, %edi
 3:	movq	(%rcx,%rdi), %rsi
-	movq	%rsi, (%r8,%rdi)
+	movq	%rsi, (%rsp,%rdi)
 	addq	$8, %rdi
 	cmpq	%r11, %rdi
 	jb	3b
-	jmp	.Lwarm_switch
+	jmp	.Lwarm_switched
 
 	/* COLD PATH: the Rust helper finds or allocates the segment. */
 .Lcold:
@@ -369,7 +381,11 @@ __splitstack_morestack_impl:
 	 * original stack.) */
 .Lcleanup:
 	movq	%rax, -SS_FRAME_EXCEPTION(%rbp)
-	call	splitstack_leave_segment
+	/* void splitstack_unwind_segment(void *frame): leave_segment, and
+	 * under AddressSanitizer the shadow of the skipped frames cleared
+	 * (src/asan.rs); `frame` = the lowest byte of this frame. */
+	leaq	-SS_FRAME_BYTES(%rbp), %rdi
+	call	splitstack_unwind_segment
 	SWITCH_BACK
 	movq	-SS_FRAME_EXCEPTION(%rbp), %rdi
 	call	_Unwind_Resume@PLT
@@ -610,7 +626,23 @@ splitstack_real_pthread_create_ptr:
 	.cfi_endproc
 	.size	splitstack_real_pthread_create_ptr, . - splitstack_real_pthread_create_ptr
 
+/* void (*splitstack_asan_unpoison_ptr(void))(const void *, size_t)
+ * AddressSanitizer's __asan_unpoison_memory_region when the program runs
+ * with it, else NULL (a weak reference: nothing is pulled in). */
+	.weak	__asan_unpoison_memory_region
+	.globl	splitstack_asan_unpoison_ptr
+	.hidden	splitstack_asan_unpoison_ptr
+	.type	splitstack_asan_unpoison_ptr, @function
+	.p2align 4
+splitstack_asan_unpoison_ptr:
+	.cfi_startproc
+	movq	__asan_unpoison_memory_region@GOTPCREL(%rip), %rax
+	ret
+	.cfi_endproc
+	.size	splitstack_asan_unpoison_ptr, . - splitstack_asan_unpoison_ptr
+
 /* Helpers implemented in Rust: bound locally, never through a PLT. */
+	.hidden	splitstack_unwind_segment
 	.hidden	splitstack_grow
 	.hidden	splitstack_reserve_bytes
 	.hidden	splitstack_leave_segment
