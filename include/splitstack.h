@@ -31,11 +31,6 @@
 #include <stdint.h>
 
 /*
- Current version of [`SplitstackAllocator`].
- */
-#define SPLITSTACK_ALLOCATOR_VERSION 1
-
-/*
  Default minimum of usable bytes above a segment's limit.
  */
 #define SPLITSTACK_DEFAULT_MIN_SEGMENT (32 * 1024)
@@ -67,6 +62,11 @@
  Default high-water mark of cached (free, resident) segment bytes.
  */
 #define SPLITSTACK_DEFAULT_CACHE_MAX (256 << 20)
+
+/*
+ Current version of [`SplitstackAllocator`].
+ */
+#define SPLITSTACK_ALLOCATOR_VERSION 1
 
 /*
  Result codes of the configuration and allocator API.  The values are
@@ -270,12 +270,20 @@ extern "C" {
  Every `ctx` of this API is libgcc's `void *ctx[10]`, declared so that
  libgcc-style prototypes match; a `SplitstackContext` is the same ten
  words, typed (pass `splitstack_context_words(&c)`).
+
+ # Safety
+ `ctx` must be NULL or point to ten readable and writable words (a
+ `void *ctx[10]`, the C contract).
  */
 void __splitstack_getcontext(void *ctx[10]);
 
 /*
  Makes `ctx` the calling thread's split-stack state (call it just after
  switching to the context's stack, or just before).
+
+ # Safety
+ `ctx` must be NULL or point to ten readable and writable words (a
+ `void *ctx[10]`, the C contract).
  */
 void __splitstack_setcontext(void *ctx[10]);
 
@@ -286,12 +294,21 @@ void __splitstack_setcontext(void *ctx[10]);
  the segment's lowest usable address and stores its usable size in
  `*size` (for `makecontext`'s uc_stack).  Returns NULL (with a message)
  when memory is exhausted.
+
+ # Safety
+ `ctx` must be NULL or point to ten readable and writable words (a
+ `void *ctx[10]`, the C contract).
+ `size` must be NULL or writable.
  */
 void *__splitstack_makecontext(size_t stack_size, void *ctx[10], size_t *size);
 
 /*
  Frees every segment of a context (and their alloca blocks).  The
  context must not be running.  Releasing twice is reported and ignored.
+
+ # Safety
+ `ctx` must be NULL or point to ten readable and writable words (a
+ `void *ctx[10]`, the C contract).
  */
 void __splitstack_releasecontext(void *ctx[10]);
 
@@ -300,35 +317,30 @@ void __splitstack_releasecontext(void *ctx[10]);
  (libgcc semantics: `*new` nonzero asks for blocking; `*old` receives
  the previous setting).  This runtime's default is not to block: its
  stack switch is safe at every instruction.
+
+ # Safety
+ `new` and `old` must each be NULL or point to an `int`.
  */
 void __splitstack_block_signals(int *new_, int *old);
 
 /*
  As `__splitstack_block_signals`, for a saved context.
+
+ # Safety
+ `ctx` must be NULL or point to ten readable and writable words (a
+ `void *ctx[10]`, the C contract).
+ `new` and `old` must each be NULL or point to an `int`.
  */
 void __splitstack_block_signals_context(void *ctx[10], int *new_, int *old);
-
-/*
- Walks the stack pieces of the calling thread (start with `seg` and
- `sp` NULL) or of a suspended context (continue with the values
- returned in `*next_seg`, `*next_sp`, `*initial_sp`).  Each call returns
- the lowest address of one piece and its length in `*len`; NULL at the
- end.  Pieces include the registers `__morestack` saved on each old
- stack, so a conservative collector sees every live pointer.
- */
-void *__splitstack_find(void *seg, void *sp, size_t *len, void **next_seg, void **next_sp, void **initial_sp);
-
-/*
- Starts a `__splitstack_find` walk over a suspended context.  Returns
- NULL for a context that was made but never run.
- */
-void *__splitstack_find_context(void *ctx[10], size_t *len, void **next_seg, void **next_sp, void **initial_sp);
 
 /*
  Copies the runtime's counters into `*out`, at most `out_size` bytes of
  them (pass `sizeof(SplitstackStats)`: a program built against an
  older, shorter struct gets the fields it knows).  Returns the number of
  bytes written, or 0 (with a message) when `out` is NULL.
+
+ # Safety
+ `out` must be NULL or writable for `out_size` bytes.
  */
 size_t splitstack_get_stats(struct SplitstackStats *out, size_t out_size);
 
@@ -342,6 +354,9 @@ size_t splitstack_segment_slack(void);
  Registers the allocator every new segment comes from (process-wide,
  copied; NULL restores the default).  Segments already allocated go
  back to the allocator that gave them.  See README, "Allocators".
+
+ # Safety
+ `allocator` must be NULL or point to a readable `SplitstackAllocator`.
  */
 enum SplitstackResult splitstack_set_allocator(const struct SplitstackAllocator *allocator);
 
@@ -378,6 +393,30 @@ size_t splitstack_default_reserve(void);
  segments give their pages back to the OS (default 256 MiB).
  */
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
+
+/*
+ Walks the stack pieces of the calling thread (start with `seg` and
+ `sp` NULL) or of a suspended context (continue with the values
+ returned in `*next_seg`, `*next_sp`, `*initial_sp`).  Each call returns
+ the lowest address of one piece and its length in `*len`; NULL at the
+ end.  Pieces include the registers `__morestack` saved on each old
+ stack, so a conservative collector sees every live pointer.
+
+ # Safety
+ The output pointers must be writable; `seg`/`sp` must be NULL or values
+ an earlier call of the walk returned.
+ */
+void *__splitstack_find(void *seg, void *sp, size_t *len, void **next_seg, void **next_sp, void **initial_sp);
+
+/*
+ Starts a `__splitstack_find` walk over a suspended context.  Returns
+ NULL for a context that was made but never run.
+
+ # Safety
+ `ctx` must be NULL or point to ten readable words; the outputs as for
+ `__splitstack_find`.
+ */
+void *__splitstack_find_context(void *ctx[10], size_t *len, void **next_seg, void **next_sp, void **initial_sp);
 
 #ifdef __cplusplus
 } // extern "C"

@@ -11,8 +11,8 @@
 //! changed with single atomic instructions so that a signal handler that
 //! allocates in the middle of an update leaves nothing inconsistent.
 
-use crate::thread_state;
-use crate::{asan, config, diag, stats, sys, valgrind};
+use crate::{asan, config, diag, stats, sync, sys, thread_state, valgrind};
+use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// The header of a block's mapping.
@@ -31,21 +31,36 @@ pub struct AllocaBlock {
 /// Offset of the usable block in the mapping (keeps 64-byte alignment).
 const BLOCK_OFFSET: usize = 64;
 
-fn list(head: *mut *mut AllocaBlock) -> &'static AtomicPtr<AllocaBlock> {
-    // SAFETY: callers pass the address of a pointer-sized, aligned field
-    // of a live segment header or of the thread's initial_sp record.
+/// The list at `head` as an atomic word.
+///
+/// # Safety
+/// `head` must be the address of a pointer-sized, aligned list field of a
+/// live segment header or of the thread's initial_sp record.
+unsafe fn list<'a>(head: *mut *mut AllocaBlock) -> &'a AtomicPtr<AllocaBlock> {
+    // SAFETY: the caller's promise.
     unsafe { &*(head as *const AtomicPtr<AllocaBlock>) }
 }
 
+fn next_of(b: *mut AllocaBlock) -> *mut *mut AllocaBlock {
+    // SAFETY: only the field's address is computed.
+    unsafe { ptr::addr_of_mut!((*b).next) }
+}
+
+/// # Safety
+/// `b` must be a block of ours nothing uses.
 unsafe fn unmap_block(b: *mut AllocaBlock) {
-    let len = (*b).map_len;
-    // The instrumented caller poisoned redzones around its block, and the
-    // range may be mapped again for something else.
-    asan::unpoison(b as usize, len);
-    // A failure here means the header was overwritten: nothing sane to do
-    // but leave the mapping alone.
-    let _ = sys::munmap(b as usize, len);
-    stats::alloca_unmapped(len);
+    // SAFETY: the caller's promise: the header is ours to read, the
+    // mapping ours to unmap.
+    unsafe {
+        let len = (*b).map_len;
+        // The instrumented caller poisoned redzones around its block, and
+        // the range may be mapped again for something else.
+        asan::unpoison(b as usize, len);
+        // A failure here means the header was overwritten: nothing sane to
+        // do but leave the mapping alone.
+        let _ = sys::munmap(b as usize, len);
+        stats::alloca_unmapped(len);
+    }
 }
 
 /// Frees every block of a list (the owning frames are all gone).
@@ -53,65 +68,75 @@ unsafe fn unmap_block(b: *mut AllocaBlock) {
 /// # Safety
 /// `head` must be the list field of a live segment or initial_sp record.
 pub unsafe fn free_list(head: *mut *mut AllocaBlock) {
-    let mut b = list(head).swap(core::ptr::null_mut(), AcqRel);
-    while !b.is_null() {
-        let next = (*b).next;
-        unmap_block(b);
-        b = next;
+    // SAFETY: the caller's promise; the detached blocks are ours alone.
+    unsafe {
+        let mut b = list(head).swap(ptr::null_mut(), AcqRel);
+        while !b.is_null() {
+            let next = (*b).next;
+            unmap_block(b);
+            b = next;
+        }
     }
 }
 
 /// Frees the blocks of `head` made on stack `stack_id` by frames below
 /// `sp` (returned frames), keeping the others.
+///
+/// # Safety
+/// As [`free_list`].
 unsafe fn prune(head: *mut *mut AllocaBlock, stack_id: usize, sp: usize) {
-    let l = list(head);
-    let mut b = l.swap(core::ptr::null_mut(), AcqRel);
-    let mut keep_head: *mut AllocaBlock = core::ptr::null_mut();
-    let mut keep_tail: *mut AllocaBlock = core::ptr::null_mut();
-    while !b.is_null() {
-        let next = (*b).next;
-        if (*b).stack_id == stack_id && (*b).owner_sp < sp {
-            unmap_block(b);
-        } else {
-            (*b).next = core::ptr::null_mut();
-            if keep_tail.is_null() {
-                keep_head = b;
+    // SAFETY: the caller's promise; the detached blocks are ours alone
+    // until the survivors are pushed back.
+    unsafe {
+        let l = list(head);
+        let mut b = l.swap(ptr::null_mut(), AcqRel);
+        let mut keep_head: *mut AllocaBlock = ptr::null_mut();
+        let mut keep_tail: *mut AllocaBlock = ptr::null_mut();
+        while !b.is_null() {
+            let next = (*b).next;
+            if (*b).stack_id == stack_id && (*b).owner_sp < sp {
+                unmap_block(b);
             } else {
-                (*keep_tail).next = b;
+                (*b).next = ptr::null_mut();
+                if keep_tail.is_null() {
+                    keep_head = b;
+                } else {
+                    (*keep_tail).next = b;
+                }
+                keep_tail = b;
             }
-            keep_tail = b;
+            b = next;
         }
-        b = next;
-    }
-    if keep_head.is_null() {
-        return;
-    }
-    // Put the survivors back in front of anything a signal handler added
-    // meanwhile.
-    let mut cur = l.load(Acquire);
-    loop {
-        (*keep_tail).next = cur;
-        match l.compare_exchange(cur, keep_head, AcqRel, Acquire) {
-            Ok(_) => return,
-            Err(now) => cur = now,
+        if !keep_head.is_null() {
+            // Back in front of anything a signal handler added meanwhile.
+            sync::push_chain(l, keep_head, keep_tail, next_of);
         }
     }
 }
 
-/// `__morestack_allocate_stack_space`, given the caller's stack pointer.
-#[no_mangle]
-pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp: usize) -> *mut u8 {
+/// `__morestack_allocate_stack_space`: a block of `size` bytes for the
+/// frame whose stack pointer is `caller_sp`, on the current stack.
+pub fn allocate(size: usize, caller_sp: usize) -> *mut u8 {
     let cur = thread_state::current().load(Relaxed);
-    let (head, stack_id): (*mut *mut AllocaBlock, usize) = if cur.is_null() {
-        let isp = thread_state::initial_sp();
-        (core::ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock, (*isp).sp as usize)
-    } else {
-        (core::ptr::addr_of_mut!((*cur).extra) as *mut *mut AllocaBlock, cur as usize)
+    // SAFETY: the fields of the current segment or of the thread's
+    // initial_sp record; only their addresses and identity are taken.
+    let (head, stack_id): (*mut *mut AllocaBlock, usize) = unsafe {
+        if cur.is_null() {
+            let isp = thread_state::initial_sp();
+            (ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock, (*isp).sp as usize)
+        } else {
+            (ptr::addr_of_mut!((*cur).extra) as *mut *mut AllocaBlock, cur as usize)
+        }
     };
-    prune(head, stack_id, caller_sp);
+    // SAFETY: a list field of the current stack.
+    unsafe { prune(head, stack_id, caller_sp) };
 
     let Some(len) = size.checked_add(BLOCK_OFFSET).and_then(config::page_round) else {
-        diag::Msg::new().s("alloca of ").dec(size as u64).s(" bytes is larger than the address space; aborting").fatal();
+        diag::Msg::new()
+            .s("alloca of ")
+            .dec(size as u64)
+            .s(" bytes is larger than the address space; aborting")
+            .fatal();
     };
     let addr = match sys::mmap_anon(len) {
         Ok(a) => a,
@@ -129,15 +154,11 @@ pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp:
     valgrind::make_undefined(addr + BLOCK_OFFSET, size);
     valgrind::make_noaccess(addr + BLOCK_OFFSET + size, len - BLOCK_OFFSET - size);
     let b = addr as *mut AllocaBlock;
-    b.write(AllocaBlock { next: core::ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
-    let l = list(head);
-    let mut first = l.load(Acquire);
-    loop {
-        (*b).next = first;
-        match l.compare_exchange(first, b, AcqRel, Acquire) {
-            Ok(_) => break,
-            Err(now) => first = now,
-        }
+    // SAFETY: a fresh mapping of ours, pushed once onto the current
+    // stack's list.
+    unsafe {
+        b.write(AllocaBlock { next: ptr::null_mut(), map_len: len, owner_sp: caller_sp, stack_id });
+        sync::push_chain(list(head), b, b, next_of);
     }
     (addr + BLOCK_OFFSET) as *mut u8
 }
@@ -146,5 +167,5 @@ pub unsafe extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp:
 pub fn free_initial_stack_blocks() {
     let isp = thread_state::initial_sp();
     // SAFETY: initial_sp is this thread's TLS record.
-    unsafe { free_list(core::ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock) }
+    unsafe { free_list(ptr::addr_of_mut!((*isp).extra[0]) as *mut *mut AllocaBlock) }
 }

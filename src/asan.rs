@@ -26,6 +26,7 @@
 //! - every segment of a context `__splitstack_resetcontext` resets;
 //! - an alloca block when it is unmapped (its redzones were poisoned by
 //!   the instrumented caller, and the range may be mapped again).
+//!
 //! Nothing is done on the `__morestack` paths of a normal call and return.
 
 use core::ffi::c_void;

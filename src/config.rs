@@ -30,11 +30,19 @@ use crate::diag::Msg;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
-/// The reserve; read by `__morestack`'s warm path in the assembly (hence
-/// the fixed name; 0 until start-up has run).
-#[no_mangle]
-static splitstack_reserve_bytes: AtomicUsize = AtomicUsize::new(0);
-use splitstack_reserve_bytes as RESERVE;
+extern "C" {
+    /// The reserve; defined in the assembly, whose warm path reads it (0
+    /// until start-up has run).
+    static splitstack_reserve_bytes: AtomicUsize;
+}
+
+/// The reserve's word.
+#[inline(always)]
+fn reserve_word() -> &'static AtomicUsize {
+    // SAFETY: an 8-byte aligned, zero-initialised word of the assembly's
+    // .bss that only this module writes, always atomically.
+    unsafe { &*core::ptr::addr_of!(splitstack_reserve_bytes) }
+}
 static MIN_SEGMENT: AtomicUsize = AtomicUsize::new(0);
 static CACHE_MAX: AtomicUsize = AtomicUsize::new(0);
 static DEFAULT_RESERVE: AtomicUsize = AtomicUsize::new(0);
@@ -63,24 +71,7 @@ pub const SPLITSTACK_MAX_RESERVE: usize = 1 << 30;
 pub const SPLITSTACK_DEFAULT_CACHE_MAX: usize = 256 << 20;
 
 fn round_up(v: usize, to: usize) -> usize {
-    (v + to - 1) / to * to
-}
-
-/// Result codes of the configuration and allocator API.  The values are
-/// part of the ABI: never reused or renumbered.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SplitstackResult {
-    /// Done.
-    SplitstackOk = 0,
-    /// A required pointer argument was NULL.
-    SplitstackNullArgument = 1,
-    /// The value is out of range or malformed (nothing was changed).
-    SplitstackInvalidValue = 2,
-    /// The allocator's `version` is not one this library knows.
-    SplitstackBadVersion = 3,
-    /// Too many allocators were registered in this process.
-    SplitstackTooManyAllocators = 4,
+    v.div_ceil(to) * to
 }
 
 /// Parses a size: decimal, or with a K/M/G suffix (powers of 1024).
@@ -108,7 +99,7 @@ pub fn parse_size(text: &[u8]) -> Option<usize> {
 pub fn check_min_segment(v: usize) -> Option<&'static str> {
     if v == 0 {
         Some("must not be 0")
-    } else if v % 16 != 0 {
+    } else if !v.is_multiple_of(16) {
         Some("must be a multiple of 16")
     } else if v < SPLITSTACK_MIN_MIN_SEGMENT {
         Some("must be at least 512")
@@ -121,7 +112,7 @@ pub fn check_min_segment(v: usize) -> Option<&'static str> {
 
 /// Checks a reserve size; None if acceptable, else why not.
 pub fn check_reserve(v: usize) -> Option<&'static str> {
-    if v % 16 != 0 {
+    if !v.is_multiple_of(16) {
         Some("must be a multiple of 16")
     } else if v < SPLITSTACK_MIN_RESERVE {
         Some("must be at least 1024")
@@ -137,15 +128,22 @@ extern "C" {
     fn secure_getenv(name: *const libc::c_char) -> *mut libc::c_char;
 }
 
+/// The value of environment variable `name`, through `secure_getenv`.
+///
+/// # Safety
+/// `name` must end with a NUL byte.
 unsafe fn env(name: &[u8]) -> Option<&'static [u8]> {
-    // SAFETY (caller): name is NUL-terminated.  secure_getenv returns
-    // NULL in set-user-ID programs, or a pointer into the environment,
-    // which lives as long as the process (nothing here calls setenv).
-    let p = secure_getenv(name.as_ptr() as *const libc::c_char);
-    if p.is_null() {
-        return None;
+    // SAFETY: name is NUL-terminated (the caller's promise).
+    // secure_getenv returns NULL in set-user-ID programs, or a pointer
+    // into the environment, which lives as long as the process (nothing
+    // here calls setenv), NUL-terminated.
+    unsafe {
+        let p = secure_getenv(name.as_ptr() as *const libc::c_char);
+        if p.is_null() {
+            return None;
+        }
+        Some(core::ffi::CStr::from_ptr(p).to_bytes())
     }
-    Some(core::ffi::CStr::from_ptr(p).to_bytes())
 }
 
 fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
@@ -161,7 +159,8 @@ fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
 /// # Safety
 /// `name` must end with a NUL byte.
 unsafe fn size_setting(name: &str, default: usize, check: fn(usize) -> Option<&'static str>) -> usize {
-    let Some(v) = env(name.as_bytes()) else { return default };
+    // SAFETY: the caller's promise.
+    let Some(v) = (unsafe { env(name.as_bytes()) }) else { return default };
     let shown = &name[..name.len() - 1];
     match parse_size(v) {
         None => warn_env(shown, v, "not a size (bytes, or with K/M/G)", default),
@@ -199,7 +198,7 @@ pub fn init() {
             STATS_AT_EXIT.store(1, Relaxed);
         }
     }
-    RESERVE.store(reserve, Relaxed);
+    reserve_word().store(reserve, Relaxed);
     MIN_SEGMENT.store(min_segment, Relaxed);
     CACHE_MAX.store(cache_max, Relaxed);
     PAGE_SIZE.store(page, Relaxed);
@@ -223,7 +222,7 @@ pub fn page_size() -> usize {
 /// Bytes between a segment's lowest usable byte and its limit.
 #[inline]
 pub fn slack() -> usize {
-    load_or_init(&RESERVE)
+    load_or_init(reserve_word())
 }
 
 /// The reserve the runtime would use by default on this machine.
@@ -256,7 +255,7 @@ pub fn set_min_segment(v: usize) {
 
 pub fn set_reserve(v: usize) {
     init();
-    RESERVE.store(v, Relaxed);
+    reserve_word().store(v, Relaxed);
 }
 
 pub fn set_cache_max(v: usize) {

@@ -12,6 +12,12 @@ pub struct Msg {
     len: usize,
 }
 
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
+}
+
 impl Msg {
     pub(crate) const CAP: usize = 240;
 

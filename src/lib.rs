@@ -8,19 +8,39 @@
 //! `generic-morestack.o` and `generic-morestack-thread.o`, so that linking
 //! `libsplitstack` before libgcc replaces them entirely.
 //!
-//! Module map:
-//! * `arch`: constants shared with the assembly, TLS and register access;
-//! * `morestack`: the Rust half of `__morestack`, libgcc's internal helpers;
-//! * `segment`: the segment header and mapping;
-//! * `alloca`: blocks for alloca/VLAs that do not fit;
-//! * `context`, `api`: the exported context API;
-//! * `thread`: the pthread_create wrapper and exit-time cleanup;
-//! * `config`, `stats`, `diag`, `sys`: settings, counters, messages,
-//!   raw system calls;
-//! * `valgrind`: stack registration through valgrind's client requests;
-//!   `asan`: AddressSanitizer's shadow of dead frames cleared.
+//! # Layers
+//!
+//! Modules depend on their own layer and the ones below it, never above;
+//! the `use crate::` graph has no cycle (a unit test, `layering`, checks
+//! both from the sources).
+//!
+//! * **L0, leaves:** `arch` (constants shared with the assembly, TLS,
+//!   registers, raw system-call instruction), `sys` (system calls),
+//!   `diag` (messages without allocation or `core::fmt`), `config`
+//!   (settings), `stats` (counters), `sync` (the spin lock and lock-free
+//!   list pushes), `segmap` (which memory holds our segments), `valgrind`
+//!   and `asan` (what debugging tools are told).
+//! * **L1:** `layout` (the `#[repr(C)]` structures shared with the
+//!   assembly and libgcc, with every offset assertion), `thread_state`
+//!   (the calling thread's TLS state).
+//! * **L2:** `alloc` (where segments come from: the front end, registered
+//!   allocators, size classes, the default allocator with its per-thread
+//!   cache, pool and slabs), `runtime_stack` (where slow paths run).
+//! * **L3:** `chain` (growing, leaving and releasing segment chains),
+//!   `alloca` (blocks for alloca/VLAs), `thread` (thread start and exit).
+//! * **L4:** `ffi`, every `#[no_mangle]` item and C ABI type and nothing
+//!   else: the `__splitstack_*` API, this runtime's additions, libgcc's
+//!   internal entry points, and the hooks the assembly calls.
+//!
+//! Which module answers which question: a crash in `__morestack` — the
+//! assembly (asm/), then `chain`; a bad context message — `ffi::context`;
+//! memory use — `alloc`; a thread's exit — `thread`; a setting —
+//! `config`.
 
 #![cfg_attr(not(test), no_std)]
+// Every unsafe operation says why it is sound, also inside `unsafe fn`.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("splitstack supports x86_64 and aarch64 Linux");
@@ -31,28 +51,36 @@ compile_error!("splitstack supports x86_64 and aarch64 Linux");
 #[cfg(target_feature = "avx")]
 compile_error!("build splitstack for the baseline x86-64 target: the __morestack path must not use AVX");
 
-pub mod allocator;
-pub mod api;
+// L0
 pub mod arch;
-pub mod alloca;
 pub mod asan;
 pub mod config;
-pub mod context;
 pub mod diag;
-pub mod morestack;
 pub mod segmap;
-pub mod segment;
 pub mod stats;
+pub mod sync;
 pub mod sys;
-pub mod thread;
-pub mod thread_state;
 pub mod valgrind;
+// L1
+pub mod layout;
+pub mod thread_state;
+// L2
+pub mod alloc;
+pub mod runtime_stack;
+// L3
+pub mod alloca;
+pub mod chain;
+pub mod thread;
+// L4
+pub mod ffi;
 
+#[cfg(test)]
+mod layering;
 #[cfg(test)]
 mod tests;
 
-pub use context::SplitstackContext;
-pub use stats::SplitstackStats;
+pub use ffi::context::SplitstackContext;
+pub use ffi::types::SplitstackStats;
 
 // Mark the Rust object like the assembly: its entry points use bounded
 // stack, so gold must not redirect split-stack callers to
@@ -67,7 +95,11 @@ core::arch::global_asm!(
 // --wrap=pthread_create: they get what the archive's nowrap.S member gives
 // plain links (the wrapper then reports that pthread_create is missing).
 #[cfg(test)]
-core::arch::global_asm!(".globl __real_pthread_create", ".hidden __real_pthread_create", ".set __real_pthread_create, 0");
+core::arch::global_asm!(
+    ".globl __real_pthread_create",
+    ".hidden __real_pthread_create",
+    ".set __real_pthread_create, 0"
+);
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -152,6 +152,7 @@ mod tests {
         assert!(!contains(base + 4096));
         assert!(!contains(usize::MAX));
         assert!(!insert(1 << 60, 4096));
+        // SAFETY: the test's own mapping, used no more.
         unsafe { sys::munmap(base, len).unwrap() };
     }
 }

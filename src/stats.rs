@@ -4,8 +4,7 @@
 //! printed at exit when `SPLITSTACK_STATS` is set.
 
 use crate::diag::Msg;
-use crate::thread_state;
-use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 static SEGMENTS_ALLOCATED: AtomicU64 = AtomicU64::new(0);
 static SEGMENTS_FREED: AtomicU64 = AtomicU64::new(0);
@@ -17,6 +16,24 @@ static ALLOCA_MAPPED: AtomicU64 = AtomicU64::new(0);
 static ALLOCA_UNMAPPED: AtomicU64 = AtomicU64::new(0);
 static EXITED_MORESTACK_CALLS: AtomicU64 = AtomicU64::new(0);
 static LONGEST_CHAIN: AtomicU64 = AtomicU64::new(0);
+/// Resident bytes of cached blocks (thread caches and pool), process-wide;
+/// the default allocator compares it with its high-water mark.
+static CACHED_RESIDENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Cached resident bytes now.
+pub fn cached_resident() -> usize {
+    CACHED_RESIDENT.load(Relaxed)
+}
+
+/// More cached resident bytes.
+pub fn cached_resident_add(bytes: usize) {
+    CACHED_RESIDENT.fetch_add(bytes, Relaxed);
+}
+
+/// Fewer cached resident bytes.
+pub fn cached_resident_sub(bytes: usize) {
+    CACHED_RESIDENT.fetch_sub(bytes, Relaxed);
+}
 
 pub fn segment_allocated(depth: u32) {
     SEGMENTS_ALLOCATED.fetch_add(1, Relaxed);
@@ -68,10 +85,10 @@ pub fn thread_exited(morestack_calls: u64) {
     EXITED_MORESTACK_CALLS.fetch_add(morestack_calls, Relaxed);
 }
 
-/// A snapshot of the runtime's counters.
-#[repr(C)]
+/// The runtime's counters at one moment (`ffi::types::SplitstackStats`
+/// is the C view of it).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SplitstackStats {
+pub struct Snapshot {
     /// Segments handed out by an allocator since start.
     pub segments_allocated: u64,
     /// Segments given back to their allocator since start.
@@ -99,17 +116,17 @@ pub struct SplitstackStats {
     pub foreign_segments_freed: u64,
 }
 
-pub fn snapshot() -> SplitstackStats {
+/// The counters now; `mine` is the calling thread's `__morestack` count
+/// (kept in its thread block, added to the total only when it exits).
+pub fn snapshot(mine: u64) -> Snapshot {
     let a = SEGMENTS_ALLOCATED.load(Relaxed);
     let f = SEGMENTS_FREED.load(Relaxed);
-    // SAFETY: the thread block is this thread's TLS.
-    let mine = unsafe { (*thread_state::thread_block()).morestack_calls };
-    SplitstackStats {
+    Snapshot {
         segments_allocated: a,
         segments_freed: f,
         segments_live: a.saturating_sub(f),
         segments_cached: SEGMENTS_CACHED.load(Relaxed).max(0) as u64,
-        bytes_cached_resident: crate::allocator::cached_resident() as u64,
+        bytes_cached_resident: cached_resident() as u64,
         bytes_mapped: BYTES_MAPPED.load(Relaxed),
         os_mappings: OS_MAPS.load(Relaxed),
         morestack_calls: EXITED_MORESTACK_CALLS.load(Relaxed) + mine,
@@ -121,8 +138,8 @@ pub fn snapshot() -> SplitstackStats {
 }
 
 /// Prints the counters on stderr (at exit, when SPLITSTACK_STATS is set).
-pub fn report() {
-    let s = snapshot();
+pub fn report(mine: u64) {
+    let s = snapshot(mine);
     let line = |name: &str, v: u64| {
         Msg::new().s("stats: ").s(name).s(" ").dec(v).emit();
     };

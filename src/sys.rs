@@ -34,7 +34,8 @@ pub fn mmap_anon(len: usize) -> SysResult {
 /// # Safety
 /// Nothing may use the range afterwards.
 pub unsafe fn munmap(addr: usize, len: usize) -> SysResult {
-    check(syscall6(nr(libc::SYS_munmap), addr, len, 0, 0, 0, 0))
+    // SAFETY: the caller's promise.
+    check(unsafe { syscall6(nr(libc::SYS_munmap), addr, len, 0, 0, 0, 0) })
 }
 
 /// Makes `[addr, addr + len)` inaccessible (guard pages).
@@ -49,7 +50,8 @@ pub fn mprotect_none(addr: usize, len: usize) -> SysResult {
 /// # Safety
 /// Nothing may rely on the contents of the range.
 pub unsafe fn madvise_dontneed(addr: usize, len: usize) -> SysResult {
-    check(syscall6(nr(libc::SYS_madvise), addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0))
+    // SAFETY: the caller's promise.
+    check(unsafe { syscall6(nr(libc::SYS_madvise), addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0) })
 }
 
 /// Gives up the CPU (spin-lock back-off).
@@ -86,8 +88,15 @@ pub fn block_all(old: &mut u64) {
     let all: u64 = !(sigcancel | sigsetxid);
     // SAFETY: both pointers are valid for an 8-byte kernel sigset.
     unsafe {
-        syscall6(nr(libc::SYS_rt_sigprocmask), libc::SIG_BLOCK as usize, &all as *const u64 as usize,
-            old as *mut u64 as usize, KERNEL_SIGSET_BYTES, 0, 0);
+        syscall6(
+            nr(libc::SYS_rt_sigprocmask),
+            libc::SIG_BLOCK as usize,
+            &all as *const u64 as usize,
+            old as *mut u64 as usize,
+            KERNEL_SIGSET_BYTES,
+            0,
+            0,
+        );
     }
 }
 
@@ -95,8 +104,15 @@ pub fn block_all(old: &mut u64) {
 pub fn restore_mask(mask: &u64) {
     // SAFETY: the pointer is valid for an 8-byte kernel sigset.
     unsafe {
-        syscall6(nr(libc::SYS_rt_sigprocmask), libc::SIG_SETMASK as usize, mask as *const u64 as usize, 0,
-            KERNEL_SIGSET_BYTES, 0, 0);
+        syscall6(
+            nr(libc::SYS_rt_sigprocmask),
+            libc::SIG_SETMASK as usize,
+            mask as *const u64 as usize,
+            0,
+            KERNEL_SIGSET_BYTES,
+            0,
+            0,
+        );
     }
 }
 
@@ -132,7 +148,8 @@ pub fn probe_read(addr: usize, out: &mut [u8]) -> bool {
     match r {
         Ok(n) => n == out.len(),
         Err(e) if e == libc::EPERM || e == libc::ENOSYS => {
-            if !page_mapped(addr) || !page_mapped(end - 1) {
+            let page = kernel_page_size();
+            if !page_mapped(addr, page) || !page_mapped(end - 1, page) {
                 return false;
             }
             for (i, b) in out.iter_mut().enumerate() {
@@ -150,11 +167,22 @@ pub fn probe_read(addr: usize, out: &mut [u8]) -> bool {
 /// has room for 64 bytes although one page needs one: qemu-user running a
 /// guest whose pages are larger than the host's writes one byte per host
 /// page.
-pub fn page_mapped(addr: usize) -> bool {
-    let page = crate::config::page_size();
+pub fn page_mapped(addr: usize, page: usize) -> bool {
     let mut vec = [0u8; 64];
     // SAFETY: mincore writes at most one byte per (host) page of the one
     // guest page asked about into `vec`.
     let r = unsafe { syscall6(nr(libc::SYS_mincore), addr & !(page - 1), page, vec.as_mut_ptr() as usize, 0, 0, 0) };
     check(r).is_ok()
+}
+
+/// The page size the kernel reports (`AT_PAGESZ`; 4096 if it says
+/// nothing), read here without the settings module.
+pub fn kernel_page_size() -> usize {
+    // SAFETY: getauxval only reads the auxiliary vector (async-signal-safe).
+    let p = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
+    if p.is_power_of_two() {
+        p
+    } else {
+        4096
+    }
 }

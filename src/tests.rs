@@ -1,9 +1,9 @@
 //! Unit tests of the runtime's Rust parts (run with `cargo test`; the
 //! C suite in c-tests/ tests the library as programs use it).
 
-use crate::api::*;
-use crate::context::*;
-use crate::{config, diag::Msg, segment, stats, thread_state};
+use crate::ffi::context::*;
+use crate::ffi::walk::*;
+use crate::{chain, config, diag::Msg, stats, thread_state};
 use core::ptr;
 use std::sync::Mutex;
 
@@ -37,7 +37,8 @@ fn page_size_and_slack_come_from_the_kernel() {
     // SAFETY: plain libc queries.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     assert_eq!(config::page_size(), page);
-    let minsig = unsafe { libc::getauxval(51) } as usize;
+    // SAFETY: as above.
+    let minsig = unsafe { libc::getauxval(libc::AT_MINSIGSTKSZ) } as usize;
     assert!(config::slack() >= crate::arch::current::SS_BACKOFF + minsig.max(config::MIN_SIGNAL_FRAME));
     assert_eq!(config::slack() % 16, 0);
     assert_eq!(config::page_round(1), Some(page));
@@ -47,10 +48,10 @@ fn page_size_and_slack_come_from_the_kernel() {
 #[test]
 fn default_segments_are_whole_pages_with_room_above_the_reserve() {
     let _g = SERIAL.lock().unwrap();
-    let seg = segment::alloc(100, 1).ok().unwrap();
+    let seg = chain::alloc(100, 1).ok().unwrap();
     // SAFETY: a fresh segment, freed once.
     unsafe {
-        let total = (*seg).size + segment::HEADER;
+        let total = (*seg).size + crate::layout::HEADER;
         let page = config::page_size();
         if total >= page {
             // What a libgcc copy's munmap(header, size + 56) needs.
@@ -60,17 +61,17 @@ fn default_segments_are_whole_pages_with_room_above_the_reserve() {
             // Smaller than a page (64 KiB pages): a slab block.
             assert_eq!(seg as usize % 16, 0);
         }
-        assert!(segment::usable(seg) >= config::min_segment() + config::slack());
-        assert!(!crate::allocator::our_meta(seg).is_null());
+        assert!(chain::usable(seg) >= config::min_segment() + config::slack());
+        assert!(!crate::alloc::meta::ours(seg).is_null());
         let mut one = seg;
-        assert_eq!(segment::release_list(&mut one), 1);
+        assert_eq!(chain::release(&mut one, false).ok(), Some(1));
     }
 }
 
 #[test]
 fn makecontext_then_releasecontext_frees_every_segment() {
     let _g = SERIAL.lock().unwrap();
-    let before = stats::snapshot();
+    let before = stats::snapshot(0);
     let mut ctx = SplitstackContext::empty();
     let mut size = 0usize;
     // SAFETY: the context is ours and never run; extra segments are
@@ -79,26 +80,26 @@ fn makecontext_then_releasecontext_frees_every_segment() {
         let low = __splitstack_makecontext(64 * 1024, words(&mut ctx), &mut size);
         assert!(!low.is_null());
         assert!(size >= 64 * 1024 && size >= config::min_segment() + config::slack());
-        assert_eq!(size, segment::usable(ctx.segments));
-        assert_eq!(low as usize, segment::low(ctx.segments));
+        assert_eq!(size, chain::usable(ctx.segments));
+        assert_eq!(low as usize, chain::low(ctx.segments));
         assert_eq!(ctx.guard, low as usize + config::slack());
         let mut last = ctx.segments;
         for _ in 0..5 {
-            let s = segment::alloc(1, 2).ok().unwrap();
+            let s = chain::alloc(1, 2).ok().unwrap();
             (*s).prev = last;
             (*last).next = s;
             last = s;
         }
-        let mid = stats::snapshot();
+        let mid = stats::snapshot(0);
         assert_eq!(mid.segments_allocated - before.segments_allocated, 6);
         __splitstack_releasecontext(words(&mut ctx));
-        let after = stats::snapshot();
+        let after = stats::snapshot(0);
         assert_eq!(after.segments_freed - mid.segments_freed, 6, "every segment freed, once");
         assert!(ctx.segments.is_null());
         assert_eq!(ctx.state, CTX_RELEASED);
         // A second release is reported and frees nothing.
         __splitstack_releasecontext(words(&mut ctx));
-        assert_eq!(stats::snapshot().segments_freed, after.segments_freed);
+        assert_eq!(stats::snapshot(0).segments_freed, after.segments_freed);
     }
 }
 
@@ -118,9 +119,9 @@ fn a_context_copied_by_value_stays_valid() {
         // Made but never run: find_context reports nothing.
         assert!(__splitstack_find_context(words(&mut b), &mut n, &mut next_seg, &mut next_sp, &mut isp).is_null());
         assert_eq!(b.segments, a.segments);
-        let before = stats::snapshot().segments_freed;
+        let before = stats::snapshot(0).segments_freed;
         __splitstack_releasecontext(words(&mut b));
-        assert_eq!(stats::snapshot().segments_freed - before, 1);
+        assert_eq!(stats::snapshot(0).segments_freed - before, 1);
     }
 }
 
@@ -187,7 +188,7 @@ fn getcontext_setcontext_round_trip() {
 
 #[test]
 fn libgcc_internal_helpers_keep_libgcc_semantics() {
-    use crate::morestack::*;
+    use crate::ffi::libgcc::*;
     let _g = SERIAL.lock().unwrap();
     // SAFETY: this thread's own state, on the test's stack: the helpers are
     // driven the way libgcc's __morestack drives them, without switching.
@@ -202,12 +203,12 @@ fn libgcc_internal_helpers_keep_libgcc_semantics() {
         // The arguments were copied to the new stack's top, 32-byte aligned.
         assert_eq!(core::slice::from_raw_parts(sp, 4), &args);
         assert_eq!(sp as usize % 32, 0);
-        assert_eq!(sp as usize + 32, segment::top(seg));
+        assert_eq!(sp as usize + 32, chain::top(seg));
         assert!(frame >= 20000, "available {frame}");
         // findstack finds the segment holding an address in it.
         cur.store(saved, core::sync::atomic::Ordering::Relaxed);
         cur.store(seg, core::sync::atomic::Ordering::Relaxed);
-        assert_eq!(__generic_findstack((sp as usize - 100) as *mut _), sp as usize - 100 - segment::low(seg));
+        assert_eq!(__generic_findstack((sp as usize - 100) as *mut _), sp as usize - 100 - chain::low(seg));
         // releasestack goes back and returns where the arguments were.
         let mut avail = 0usize;
         let old = __generic_releasestack(&mut avail);

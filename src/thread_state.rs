@@ -1,30 +1,14 @@
-//! The calling thread's split-stack state: three TLS variables with
-//! libgcc's names and layouts (defined in the assembly, because stable
-//! Rust cannot define exported thread-locals) reached through
-//! initial-exec TLS accesses.
+//! The calling thread's split-stack state: the three TLS variables with
+//! libgcc's names and layouts and the runtime's own per-thread block
+//! (defined in the assembly, because stable Rust cannot define exported
+//! thread-locals; reached through initial-exec TLS accesses), and the
+//! registration of the destructor that frees a thread's runtime state
+//! when it exits.
 
-use crate::arch::current;
-use crate::segment::StackSegment;
-use core::sync::atomic::AtomicPtr;
-
-/// `__morestack_initial_sp`: the thread's original stack, as libgcc lays
-/// it out (184 bytes; `dont_block_signals` at 0x90, checked against the
-/// assembly's constants in arch).
-#[repr(C)]
-pub struct InitialSp {
-    /// Top of the original stack (rounded up to 512 bytes).
-    pub sp: *mut u8,
-    /// Bytes of it that split-stack code may use.
-    pub len: usize,
-    /// libgcc's saved signal mask (kept for layout; unused here).
-    pub mask: [u64; 16],
-    /// Nonzero: do not block signals in `__morestack`.
-    pub dont_block_signals: i32,
-    pad: i32,
-    /// Reserved by libgcc; `extra[0]` holds this thread's alloca blocks
-    /// made on the original stack (see alloca.rs).
-    pub extra: [usize; 4],
-}
+use crate::layout::{InitialSp, StackSegment, ThreadBlock};
+use core::ffi::c_void;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
 
 /// `&__morestack_segments` of the calling thread: the head of its list.
 #[inline(always)]
@@ -43,63 +27,6 @@ pub fn current() -> &'static AtomicPtr<StackSegment> {
     unsafe { &*(crate::arch::tls_current_segment() as *const AtomicPtr<StackSegment>) }
 }
 
-/// Size classes the per-thread cache keeps (see allocator.rs).
-pub(crate) const MAX_CLASSES: usize = 64;
-
-/// The runtime's own per-thread state: a hidden TLS block defined in the
-/// assembly (`splitstack_thread`, SS_THREAD_BLOCK_SIZE bytes, zero in a
-/// new thread).
-#[repr(C)]
-pub struct ThreadBlock {
-    /// `__morestack` calls on this thread (incremented by the assembly).
-    pub morestack_calls: u64,
-    /// The head of the chain this thread grew from its original stack
-    /// (NULL if none): what a context saved on the original stack before
-    /// the thread ever split gets back from setcontext (see api.rs).
-    pub own_chain: *mut StackSegment,
-    /// This thread's runtime stacks (for slow paths), one per nesting
-    /// level (a signal handler that needs one while the thread is on
-    /// another gets the next): mapping base, length (guard page included)
-    /// and top; 0 until first needed.
-    pub rt: [RuntimeStack; RT_LEVELS],
-    /// Bump region carved from the thread's current chunk.
-    pub bump_ptr: usize,
-    pub bump_end: usize,
-    /// Free segments cached by this thread: bytes and count.
-    pub cache_bytes: usize,
-    pub cache_count: usize,
-    /// Nonzero once the exit destructor is registered for this thread.
-    pub registered: usize,
-    /// How many runtime stacks are in use on this thread (the level the
-    /// next switch takes).
-    pub rt_pivots: usize,
-    /// Nonzero while the thread is inside the default allocator (a signal
-    /// handler that allocates then keeps off the thread's cache).
-    pub busy: usize,
-    /// Per size class, a LIFO of free segments linked through `next`.
-    pub cache: [AtomicPtr<StackSegment>; MAX_CLASSES],
-}
-
-const _: () = {
-    assert!(core::mem::size_of::<ThreadBlock>() <= current::SS_THREAD_BLOCK_SIZE);
-    assert!(core::mem::offset_of!(ThreadBlock, morestack_calls) == current::SS_THREAD_MORESTACK_CALLS);
-};
-
-/// Runtime stacks a thread can have in use at once: the thread's own slow
-/// path, and signal handlers nested on top of it.
-pub(crate) const RT_LEVELS: usize = 4;
-
-/// One runtime stack.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct RuntimeStack {
-    pub base: usize,
-    pub len: usize,
-    pub top: usize,
-    /// valgrind's handle for it (0 when not under valgrind).
-    pub vg_stack: usize,
-}
-
 /// The calling thread's block.
 #[inline(always)]
 pub fn thread_block() -> *mut ThreadBlock {
@@ -110,4 +37,72 @@ pub fn thread_block() -> *mut ThreadBlock {
 #[inline(always)]
 pub fn initial_sp() -> *mut InitialSp {
     crate::arch::tls_initial_sp() as *mut InitialSp
+}
+
+// ---------------------------------------------------------------------
+// The exit destructor: a pthread key whose destructor (thread.rs) frees
+// what a thread holds of the runtime when the thread exits.
+// ---------------------------------------------------------------------
+
+static mut KEY: libc::pthread_key_t = 0;
+static mut KEY_ONCE: libc::pthread_once_t = libc::PTHREAD_ONCE_INIT;
+static mut KEY_ERR: libc::c_int = 0;
+static KEY_READY: AtomicBool = AtomicBool::new(false);
+/// The destructor `create_key` installs (set before the `pthread_once`).
+static DESTRUCTOR: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+
+extern "C" fn create_key() {
+    let d = DESTRUCTOR.load(Acquire);
+    // SAFETY: runs once, under pthread_once, before anyone reads KEY; `d`
+    // is the `unsafe extern "C" fn(*mut c_void)` create_exit_key stored.
+    unsafe {
+        let dtor: Option<unsafe extern "C" fn(*mut c_void)> = if d.is_null() {
+            None
+        } else {
+            Some(core::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void)>(d))
+        };
+        KEY_ERR = libc::pthread_key_create(ptr::addr_of_mut!(KEY), dtor);
+    }
+}
+
+/// Creates the exit-destructor key (once per process; at start-up, so
+/// that no slow path ever has to) with `destructor`.  Err(errno) when it
+/// cannot be created.
+pub fn create_exit_key(destructor: unsafe extern "C" fn(*mut c_void)) -> Result<(), libc::c_int> {
+    let _ = DESTRUCTOR.compare_exchange(ptr::null_mut(), destructor as *mut c_void, AcqRel, Acquire);
+    // SAFETY: pthread_once with a static once-control; KEY_ERR is written
+    // by create_key under it and only read after it returned.
+    let err = unsafe {
+        if libc::pthread_once(ptr::addr_of_mut!(KEY_ONCE), create_key) != 0 {
+            libc::EAGAIN
+        } else {
+            KEY_ERR
+        }
+    };
+    if err != 0 {
+        return Err(err);
+    }
+    KEY_READY.store(true, Release);
+    Ok(())
+}
+
+/// Arms the exit destructor for the calling thread, also for a thread that
+/// was not created through the wrapper (a foreign thread pool,
+/// `__real_pthread_create`) but uses the runtime all the same (a recycled
+/// stack's limit, or a context it switched to).  Called on slow paths;
+/// `pthread_setspecific` with one of the first 32 keys only stores into
+/// the thread descriptor.  Returns the errno of a failure.
+pub fn register_exit_destructor() -> Result<(), libc::c_int> {
+    let tb = thread_block();
+    // SAFETY: tb is this thread's block; KEY was created (KEY_READY).
+    unsafe {
+        if (*tb).registered != 0 || !KEY_READY.load(Acquire) {
+            return Ok(());
+        }
+        (*tb).registered = 1;
+        match libc::pthread_setspecific(KEY, segments() as *const _ as *const c_void) {
+            0 => Ok(()),
+            e => Err(e),
+        }
+    }
 }

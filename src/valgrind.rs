@@ -184,10 +184,7 @@ mod tests {
             return; // under valgrind: not the case this test is about
         }
         let live = [3usize, 1, 4, 1, 5, 9];
-        assert_eq!(
-            request(12345, &[STACK_REGISTER, 0x1000, 0x2000, 0, 0, 0]),
-            12345
-        );
+        assert_eq!(request(12345, &[STACK_REGISTER, 0x1000, 0x2000, 0, 0, 0]), 12345);
         assert_eq!(live, [3, 1, 4, 1, 5, 9]);
         assert!(!active());
         assert_eq!(stack_register(0x1000, 0x2000), 0);

@@ -615,12 +615,24 @@ splitstack_asan_unpoison_ptr:
 /* Helpers implemented in Rust: bound locally, never through a PLT. */
 	.hidden	splitstack_unwind_segment
 	.hidden	splitstack_grow
-	.hidden	splitstack_reserve_bytes
 	.hidden	splitstack_leave_segment
 	.hidden	splitstack_block_all
 	.hidden	splitstack_restore_mask
 	.hidden	splitstack_process_exit
 	.hidden	splitstack_allocate_stack_space
+
+/* size_t splitstack_reserve_bytes: the reserve under each limit (the
+ * setting of src/config.rs, which owns it; the warm path reads it).  0
+ * until start-up has read the settings: the warm path then takes the cold
+ * one, which reads them. */
+	.bss
+	.globl	splitstack_reserve_bytes
+	.hidden	splitstack_reserve_bytes
+	.type	splitstack_reserve_bytes, %object
+	.size	splitstack_reserve_bytes, 8
+	.p2align 3
+splitstack_reserve_bytes:
+	.zero	8
 
 /* ---------------------------------------------------------------------
  * The three per-thread variables of libgcc's runtime, same names, sizes

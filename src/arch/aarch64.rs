@@ -2,9 +2,9 @@
 //! thread-pointer, TLS and system-call primitives of the runtime.
 //!
 //! The values are defined once, in `asm/aarch64/consts.h`; build.rs turns
-//! each `#define SS_*` line into a constant below.  The layout assertions
-//! here tie them to the Rust structs they describe, and the tests at the
-//! bottom re-read the header to check that nothing drifted.
+//! each `#define SS_*` line into a constant below.  The assertions here
+//! check the frame's own arithmetic; `layout` ties the shared layouts to
+//! the Rust structs, and a test in arch/mod.rs re-reads the headers.
 //!
 //! The split-stack limit lives at `[tpidr_el0 + SS_TCB_GUARD_OFFSET]`
 //! (glibc's `tcbhead_t.private`, see the header and
@@ -12,21 +12,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/asm_consts.rs"));
 
-use crate::segment::StackSegment;
-use crate::thread_state::InitialSp;
-use core::mem::{offset_of, size_of};
-
 const _: () = {
-    assert!(offset_of!(StackSegment, prev) == SS_SEG_PREV);
-    assert!(offset_of!(StackSegment, next) == SS_SEG_NEXT);
-    assert!(offset_of!(StackSegment, size) == SS_SEG_SIZE);
-    assert!(offset_of!(StackSegment, old_stack) == SS_SEG_OLD_STACK);
-    assert!(offset_of!(StackSegment, dynamic_allocation) == SS_SEG_DYNAMIC);
-    assert!(offset_of!(StackSegment, free_dynamic_allocation) == SS_SEG_FREE_DYNAMIC);
-    assert!(offset_of!(StackSegment, extra) == SS_SEG_EXTRA);
-    assert!(size_of::<StackSegment>() == SS_SEG_HEADER_SIZE);
-    assert!(offset_of!(InitialSp, dont_block_signals) == SS_ISP_DONT_BLOCK);
-    assert!(size_of::<InitialSp>() == SS_ISP_SIZE);
     // glibc's aarch64 TCB is two words ({dtv, private}); the limit must be
     // one of them and never the DTV pointer at +0.
     assert!(SS_TCB_GUARD_OFFSET == 8);
@@ -94,11 +80,16 @@ pub fn stack_pointer() -> usize {
 #[inline(always)]
 pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
     let ret: isize;
-    core::arch::asm!("svc #0",
-        in("x8") n,
-        inlateout("x0") a1 as isize => ret,
-        in("x1") a2, in("x2") a3, in("x3") a4, in("x4") a5, in("x5") a6,
-        options(nostack));
+    // SAFETY: the system call instruction itself touches no memory of
+    // ours; what the call does with its arguments is the caller's
+    // promise.
+    unsafe {
+        core::arch::asm!("svc #0",
+            in("x8") n,
+            inlateout("x0") a1 as isize => ret,
+            in("x1") a2, in("x2") a3, in("x3") a4, in("x4") a5, in("x5") a6,
+            options(nostack));
+    }
     ret
 }
 
@@ -125,23 +116,12 @@ macro_rules! tls_address {
     }};
 }
 
-
-// System call numbers of the generic (asm-generic/unistd.h) table.
-
 #[cfg(test)]
 mod tests {
     //! Layout and register checks for this architecture (the constants
     //! themselves are checked against consts.h in arch/mod.rs).  (Run on
     //! aarch64 under qemu by tests/aarch64/run.sh.)
     use super::*;
-
-    #[test]
-    fn layouts_match_libgcc() {
-        assert_eq!(core::mem::size_of::<StackSegment>(), 56);
-        assert_eq!(core::mem::size_of::<InitialSp>(), 184);
-        assert_eq!(offset_of!(InitialSp, dont_block_signals), 0x90);
-        assert_eq!(offset_of!(InitialSp, extra), 0x98);
-    }
 
     #[test]
     fn guard_is_the_tcb_private_word() {

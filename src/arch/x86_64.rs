@@ -1,27 +1,14 @@
 //! x86_64 constants shared with `asm/x86_64/morestack.S`.
 //!
 //! The values are defined once, in `asm/x86_64/consts.h`; build.rs turns
-//! each `#define SS_*` line into a constant below.  The layout assertions
-//! here tie them to the Rust structs they describe, and `tests/consts.rs`
-//! re-reads the header to check that nothing drifted.
+//! each `#define SS_*` line into a constant below.  The assertions here
+//! check the frame's own arithmetic; `layout` ties the shared layouts to
+//! the Rust structs, and a test in arch/mod.rs re-reads the headers to
+//! check that nothing drifted.
 
 include!(concat!(env!("OUT_DIR"), "/asm_consts.rs"));
 
-use crate::segment::StackSegment;
-use crate::thread_state::InitialSp;
-use core::mem::{offset_of, size_of};
-
 const _: () = {
-    assert!(offset_of!(StackSegment, prev) == SS_SEG_PREV);
-    assert!(offset_of!(StackSegment, next) == SS_SEG_NEXT);
-    assert!(offset_of!(StackSegment, size) == SS_SEG_SIZE);
-    assert!(offset_of!(StackSegment, old_stack) == SS_SEG_OLD_STACK);
-    assert!(offset_of!(StackSegment, dynamic_allocation) == SS_SEG_DYNAMIC);
-    assert!(offset_of!(StackSegment, free_dynamic_allocation) == SS_SEG_FREE_DYNAMIC);
-    assert!(offset_of!(StackSegment, extra) == SS_SEG_EXTRA);
-    assert!(size_of::<StackSegment>() == SS_SEG_HEADER_SIZE);
-    assert!(offset_of!(InitialSp, dont_block_signals) == SS_ISP_DONT_BLOCK);
-    assert!(size_of::<InitialSp>() == SS_ISP_SIZE);
     // The frame: pushes of R1, R2 and rbp plus the frame itself.
     assert!(SS_FRAME_BELOW_ARGS == SS_FRAME_BYTES + 24);
     // rbp is 8 mod 16 after the push, so the frame must be 8 mod 16 for
@@ -72,11 +59,16 @@ pub fn stack_pointer() -> usize {
 #[inline(always)]
 pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
     let ret: isize;
-    core::arch::asm!("syscall",
-        inlateout("rax") n as isize => ret,
-        in("rdi") a1, in("rsi") a2, in("rdx") a3, in("r10") a4, in("r8") a5, in("r9") a6,
-        lateout("rcx") _, lateout("r11") _,
-        options(nostack));
+    // SAFETY: the system call instruction itself touches no memory of
+    // ours; what the call does with its arguments is the caller's
+    // promise.
+    unsafe {
+        core::arch::asm!("syscall",
+            inlateout("rax") n as isize => ret,
+            in("rdi") a1, in("rsi") a2, in("rdx") a3, in("r10") a4, in("r8") a5, in("r9") a6,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack));
+    }
     ret
 }
 
@@ -106,11 +98,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn layouts_match_libgcc() {
-        assert_eq!(core::mem::size_of::<StackSegment>(), 56);
-        assert_eq!(core::mem::size_of::<InitialSp>(), 184);
-        assert_eq!(offset_of!(InitialSp, dont_block_signals), 0x90);
-        assert_eq!(offset_of!(InitialSp, extra), 0x98);
+    fn limit_is_glibcs_split_stack_word() {
         assert_eq!(SS_TCB_GUARD_OFFSET, 0x70);
     }
 

@@ -1,0 +1,77 @@
+//! The default allocator's size classes.
+
+use crate::config;
+use crate::layout::MAX_CLASSES;
+use core::sync::atomic::{AtomicUsize, Ordering::*};
+
+struct Classes {
+    n: AtomicUsize,
+    size: [AtomicUsize; MAX_CLASSES],
+}
+
+static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { AtomicUsize::new(0) }; MAX_CLASSES] };
+
+/// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
+/// the page (sub-page classes: slabs), whole pages up to 16 pages, then
+/// doubling up to 1 MiB (or 64 pages).  At most 25 + 4 + 16 + 6 classes
+/// for pages of 4 to 64 KiB.  Idempotent (threads racing here store the
+/// same values; `n` is published last).
+///
+/// Runs on the first segment allocation, i.e. inside the `__morestack`
+/// of whatever function splits first, whose vector arguments are live:
+/// the sizes go straight into `CLASSES`, with no local array, whose
+/// zeroing compiled to a call of libc's `memset` (AVX2 in glibc: it
+/// zeroed the upper halves of the ymm/zmm argument registers).
+fn init_classes() {
+    if CLASSES.n.load(Acquire) != 0 {
+        return;
+    }
+    let page = config::page_size();
+    let mut n = 0;
+    let mut last = 0;
+    let mut push = |v: usize, n: &mut usize| {
+        if *n < MAX_CLASSES && (*n == 0 || last < v) {
+            CLASSES.size[*n].store(v, Relaxed);
+            last = v;
+            *n += 1;
+        }
+    };
+    let mut s = 1024;
+    while s < page && s <= 4096 {
+        push(s, &mut n);
+        s += 128;
+    }
+    let mut s = 8192;
+    while s < page {
+        push(s, &mut n);
+        s *= 2;
+    }
+    for p in 1..=16 {
+        push(p * page, &mut n);
+    }
+    let limit = (1usize << 20).max(64 * page);
+    let mut s = 32 * page;
+    while s <= limit {
+        push(s, &mut n);
+        s *= 2;
+    }
+    CLASSES.n.store(n, Release);
+}
+
+/// The smallest class that holds `total` bytes, as (index, size).
+pub fn class_for(total: usize) -> Option<(usize, usize)> {
+    init_classes();
+    let n = CLASSES.n.load(Acquire);
+    for i in 0..n {
+        let s = CLASSES.size[i].load(Relaxed);
+        if s >= total {
+            return Some((i, s));
+        }
+    }
+    None
+}
+
+/// The size of class `c` (0 for no class).
+pub fn class_size(c: usize) -> usize {
+    CLASSES.size.get(c).map(|s| s.load(Relaxed)).unwrap_or(0)
+}

@@ -1,0 +1,231 @@
+//! The default allocator: blocks carved from 8 MiB chunks in size
+//! classes, cached per thread (no system call on the warm path), pooled
+//! process-wide, slabs below a page.  Chunks are never unmapped: a foreign
+//! libgcc copy may have unmapped a block inside one, and the range may
+//! since belong to someone else; adjacent chunks merge into one kernel
+//! VMA, so a million segments take a handful of VMAs.
+//!
+//! Concurrency and signals: the per-thread cache is only touched by its
+//! thread, and a `busy` flag keeps a signal handler that allocates while
+//! the thread is inside the allocator away from it (such a "nested"
+//! caller keeps off the cache and the bump region, and only tries the
+//! locks); frees that find everything busy go onto the pool's deferred
+//! list.
+
+use super::meta::{self, Block, DEDICATED};
+use super::{classes, os, pool, slab};
+use crate::diag::Msg;
+use crate::layout::{StackSegment, ThreadBlock, MAX_CLASSES};
+use crate::{config, stats, sync, thread_state};
+use core::ptr;
+use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
+
+/// Chunk size of the default allocator.
+const CHUNK: usize = 8 << 20;
+
+/// Bytes a thread keeps in its own cache before using the pool.
+const THREAD_CACHE_MAX: usize = 2 << 20;
+
+/// Runs `f(tb, nested)` with the calling thread's busy flag set: `nested`
+/// says that the thread was already inside the allocator (this is a
+/// signal handler that interrupted it).
+fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
+    let tb = thread_state::thread_block();
+    // SAFETY: tb is the calling thread's block; a signal handler that
+    // interrupts us restores the flag before we resume.
+    let saved = unsafe { (*tb).busy };
+    // SAFETY: as above.
+    unsafe { (*tb).busy = 1 };
+    compiler_fence(SeqCst);
+    let r = f(tb, saved != 0);
+    compiler_fence(SeqCst);
+    // SAFETY: as above.
+    unsafe { (*tb).busy = saved };
+    r
+}
+
+/// Takes a block of `total` bytes (16-byte multiple).
+pub fn alloc(total: usize) -> Result<Block, i32> {
+    // SAFETY: `tb` is the calling thread's block, busy for us.
+    busy(|tb, nested| unsafe { alloc_busy(tb, total, nested) })
+}
+
+/// # Safety
+/// `tb` must be the calling thread's block, its busy flag set.
+unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result<Block, i32> {
+    let Some((class, size)) = classes::class_for(total) else {
+        let len = config::page_round(total).ok_or(libc::ENOMEM)?;
+        let addr = os::map(len)?;
+        return Ok(Block { addr, size: len, class: DEDICATED, slab: ptr::null_mut() });
+    };
+    if size < config::page_size() {
+        return slab::alloc(class, size, nested);
+    }
+    let block = |addr| Block { addr, size, class: class as u32, slab: ptr::null_mut() };
+    // SAFETY: the thread's own block (the caller's promise); cached and
+    // pooled blocks are free blocks of ours of this class.
+    unsafe {
+        // 1. This thread's cache.
+        if !nested {
+            if let Some(head) = (*tb).cache.get(class) {
+                let seg = head.load(Relaxed);
+                if !seg.is_null() {
+                    head.store((*seg).next, Relaxed);
+                    (*tb).cache_bytes -= size;
+                    stats::cached_resident_sub(size);
+                    stats::cached_delta(-1);
+                    return Ok(block(seg as usize));
+                }
+            }
+        }
+        // 2. The pool.
+        if let Some(mut p) = pool::lock(nested) {
+            if let Some(seg) = p.take(class) {
+                drop(p);
+                // A cold block's pages are already back with the OS.
+                if !pool::is_cold(seg) {
+                    stats::cached_resident_sub(size);
+                }
+                stats::cached_delta(-1);
+                return Ok(block(seg as usize));
+            }
+        }
+        // 3. Carve from this thread's chunk (a nested caller takes a chunk
+        //    of its own rather than racing the interrupted carve), or from
+        //    what an exited thread left of its own, or from a new chunk.
+        let align = if size >= config::page_size() { config::page_size() } else { 16 };
+        if !nested {
+            let start = ((*tb).bump_ptr + align - 1) & !(align - 1);
+            if (*tb).bump_ptr != 0 && start + size <= (*tb).bump_end {
+                (*tb).bump_ptr = start + size;
+                return Ok(block(start));
+            }
+            let remainder = pool::lock(false).and_then(|mut p| p.take_remainder(size, align));
+            if let Some((start, end)) = remainder {
+                (*tb).bump_ptr = start + size;
+                (*tb).bump_end = end;
+                return Ok(block(start));
+            }
+        }
+        let len = config::page_round(CHUNK.max(size * 4)).ok_or(libc::ENOMEM)?;
+        let chunk = os::map(len)?;
+        if !nested {
+            (*tb).bump_ptr = chunk + size;
+            (*tb).bump_end = chunk + len;
+        }
+        // (A nested caller leaves the rest of its chunk to no one: rare, a
+        // signal handler splitting while its thread allocates.)
+        Ok(block(chunk))
+    }
+}
+
+/// Gives a block back.
+///
+/// # Safety
+/// `seg` must be a block of `size` bytes and class `class` this allocator
+/// gave, that nothing uses any more, its meta intact.
+pub unsafe fn free(seg: *mut StackSegment, size: usize, class: u32) {
+    // SAFETY: the caller's promise; `tb` is the calling thread's block.
+    busy(|tb, nested| unsafe { free_busy(tb, seg, size, class, nested) })
+}
+
+/// # Safety
+/// As [`free`]; `tb` the calling thread's block, its busy flag set.
+unsafe fn free_busy(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, class: u32, nested: bool) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if class == DEDICATED {
+            os::unmap(seg as usize, size);
+            return;
+        }
+        let class = class as usize;
+        stats::cached_delta(1);
+        let s = (*meta::at(seg, size)).slab;
+        if !s.is_null() {
+            slab::free(seg, s, nested);
+            return;
+        }
+        stats::cached_resident_add(size);
+        if !nested && (*tb).cache_bytes + size <= THREAD_CACHE_MAX {
+            if let Some(head) = (*tb).cache.get(class) {
+                (*seg).next = head.load(Relaxed);
+                head.store(seg, Relaxed);
+                (*tb).cache_bytes += size;
+                return;
+            }
+        }
+        match pool::lock(nested) {
+            Some(mut p) => p.put(seg, class, size),
+            None => {
+                stats::cached_resident_sub(size);
+                pool::defer(seg);
+            }
+        }
+    }
+}
+
+/// Moves the calling thread's cache into the pool and the rest of its
+/// chunk onto the remainder list (thread exit).
+pub fn flush_thread_cache() {
+    busy(|tb, _| {
+        let Some(mut p) = pool::lock(false) else { return };
+        // SAFETY: the thread's own block; its cached blocks are free
+        // blocks of ours of their classes; the bump region is unused
+        // chunk memory of ours.
+        unsafe {
+            let (start, end) = (((*tb).bump_ptr + 15) & !15, (*tb).bump_end);
+            if (*tb).bump_ptr != 0 && end > start && end - start >= 1024 {
+                p.put_remainder(start, end);
+            }
+            (*tb).bump_ptr = 0;
+            (*tb).bump_end = 0;
+            for c in 0..MAX_CLASSES {
+                let Some(head) = (*tb).cache.get(c) else { break };
+                let mut s = head.swap(ptr::null_mut(), Relaxed);
+                let size = classes::class_size(c);
+                while !s.is_null() {
+                    let next = (*s).next;
+                    p.put(s, c, size);
+                    s = next;
+                }
+            }
+            (*tb).cache_bytes = 0;
+        }
+    })
+}
+
+// fork(): the child has only the forking thread, so a lock another thread
+// held at that moment would stay held forever.  The handlers take both
+// locks around the fork (no code path holds one while taking the other)
+// and release them on both sides.
+extern "C" fn fork_prepare() {
+    sync::hold(&pool::POOL);
+    sync::hold(&slab::SLABS);
+}
+
+extern "C" fn fork_release() {
+    // SAFETY: fork_prepare holds both, with no guard alive.
+    unsafe {
+        sync::release_held(&slab::SLABS);
+        sync::release_held(&pool::POOL);
+    }
+}
+
+static FORK_HANDLERS: AtomicBool = AtomicBool::new(false);
+
+/// Registers the fork handlers (once per process, at start-up).
+pub fn register_fork_handlers() {
+    if FORK_HANDLERS.swap(true, AcqRel) {
+        return;
+    }
+    // SAFETY: the handlers are plain functions of this library that only
+    // take and release the two locks.
+    let err = unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_release), Some(fork_release)) };
+    if err != 0 {
+        Msg::new()
+            .s("pthread_atfork failed (errno ")
+            .dec(err as u64)
+            .s("); fork() while other threads allocate stacks may hang the child")
+            .emit();
+    }
+}
