@@ -267,6 +267,15 @@ now() { echo "${EPOCHREALTIME/,/.}"; }
 # add_time STEP START: adds the seconds since START to $dir/times.
 add_time() { awk -v s="$2" -v e="$(now)" -v k="$1" 'BEGIN {printf "%s %.3f\n", k, e - s}' >> "$dir/times"; }
 
+# snippet FILE: a Go crash says what happened first and where last, so
+# the first 4 and the last 6 lines (all when there are at most 12).
+snippet() {
+    local n
+    n=$(wc -l < "$1")
+    if ((n <= 12)); then cut -c1-300 "$1"
+    else head -n 4 "$1" | cut -c1-300; echo "[... $((n - 10)) lines ...]"; tail -n 6 "$1" | cut -c1-300; fi | sed 's/^/    /'
+}
+
 # result TAG STATUS REASON [FILE]: one configuration's outcome, with the
 # link command and the tail of FILE as the details of a failure.
 result() {
@@ -343,8 +352,8 @@ run_config() {
         if [[ -n $n ]]; then
             fails=$((fails + 1))
             [[ -n $first ]] || first="run $i: $n"
-            { echo "    --- run $i of $runs: $n; last lines of its output:"
-              tail -n 8 "$out" | cut -c1-300 | sed 's/^/    /'; } >> "$dir/$tag.runs"
+            { echo "    --- run $i of $runs: $n; its output (first and last lines):"
+              snippet "$out"; } >> "$dir/$tag.runs"
         fi
     done
     add_time run "$t0"
