@@ -329,7 +329,7 @@ run_config() {
     else
         # Self-test of the map check: the reference shows libgcc's objects.
         if [[ $hits != *'(morestack.o)'* ]]; then
-            result "$tag" FAIL "map check self-test: no libgcc.a(morestack.o) in the reference's link map"; return
+            result "$tag" BROKEN "map check self-test: no libgcc.a(morestack.o) in the reference's link map"; return
         fi
         runs=$LIBGCC_RUNS
     fi
@@ -451,7 +451,11 @@ for k in "${!run_names[@]}"; do
             [[ $sa == PASS ]] || c_ourx[$key]=$((${c_ourx[$key]:-0} + 1))
         fi
         l="gccgo-suite/$name $(label "$cfg")"
-        if [[ $sa != PASS ]]; then
+        if [[ $sa == BROKEN ]]; then
+            # A check of the harness itself failed: never a skip.
+            failed=$((failed + 1))
+            emit "FAIL $l (reference link: $(rs "$a"))" "$a.details"
+        elif [[ $sa != PASS ]]; then
             skipped=$((skipped + 1))
             x="ours: $(rs "$b")"
             [[ $sb == PASS ]] && x="ours passed"
@@ -464,6 +468,15 @@ for k in "${!run_names[@]}"; do
             emit "FAIL $l ($(rs "$b"); passes with libgcc's runtime)" "$b.details"
         fi
     done
+done
+
+# A reference that fails wholesale means a broken toolchain or harness,
+# not a set of unsupported tests.
+for key in "${!c_sel[@]}"; do
+    if ((${c_lib[$key]:-0} * 10 < ${c_sel[$key]} * 9)); then
+        failed=$((failed + 1))
+        emit "FAIL gccgo-suite [${key/\//, }]: libgcc's runtime passes only ${c_lib[$key]:-0} of ${c_sel[$key]} tests (the toolchain or this harness is broken)"
+    fi
 done
 
 end=$(date +%s)
