@@ -224,6 +224,13 @@ for rt in static shared; do
     add_suite "$(grep -E '^gcc-suite: [0-9]+ passed' "$T/gcc-suite-$rt.log" | tail -1)"
 done
 
+echo "== gccgo's own execution tests, ours against libgcc's runtime (tests/gccgo-suite/run.sh)"
+# Prints only FAIL/UNSUPPORTED lines and counts; every PASS line is in
+# build/gccgo-suite/results.log.
+bash tests/gccgo-suite/run.sh > "$T/gccgo-suite.log" 2>&1
+cat "$T/gccgo-suite.log"
+add_suite "$(grep -E '^gccgo-suite: [0-9]+ passed' "$T/gccgo-suite.log" | tail -1)"
+
 echo "== aarch64 under qemu-aarch64, 4/16/64 KiB pages (tests/aarch64/run.sh)"
 # Runs whenever the cross tools are installed (.ci/run installs them);
 # otherwise one UNSUPPORTED line says which is missing (a skip, never a pass).
