@@ -29,7 +29,7 @@ lib-aarch64: $(BUILD)/aarch64/libsplitstack.a $(BUILD)/aarch64/libsplitstack.so
 # The host (x86_64) builds with rustup's cargo; aarch64 is cross-built with
 # Debian's rustc (rustc-web, with the arm64 standard library) in a target
 # directory of its own.  `make test-aarch64` runs the aarch64 suite under
-# qemu-aarch64 at 4, 16 and 64 KiB pages (tests/aarch64/run.sh); `make
+# qemu-aarch64 at 4, 16 and 64 KiB pages (tests/c/aarch64/run.sh); `make
 # test` runs it too when the cross tools are installed.
 x86_64_OUT     := $(BUILD)
 x86_64_CROSS   :=
@@ -123,7 +123,7 @@ $(eval $(call LIBRARY,x86_64))
 $(eval $(call LIBRARY,aarch64))
 
 test-aarch64:
-	sh tests/aarch64/run.sh
+	sh tests/c/aarch64/run.sh
 
 demo: lib
 	$(CC) -O2 -fsplit-stack -Iinclude demo/demo.c $(BUILD)/libsplitstack.a -o $(BUILD)/demo
@@ -133,7 +133,7 @@ header:
 	sh tools/gen-header.sh
 
 test: lib
-	bash tests/run-all.sh
+	bash tests/run.sh
 
 # Benchmarks against libgcc's runtime (bench/README.md); BENCH_QUICK=1 for a
 # one-minute run.  Writes bench/results/.

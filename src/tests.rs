@@ -1,5 +1,5 @@
 //! Unit tests of the runtime's Rust parts (run with `cargo test`; the
-//! C suite in c-tests/ tests the library as programs use it).
+//! C suite in tests/c/ tests the library as programs use it).
 
 use crate::ffi::context::*;
 use crate::ffi::walk::*;

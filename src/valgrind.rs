@@ -16,7 +16,7 @@
 //! program, with libgcc's runtime too).
 //!
 //! So every segment is registered while it is a segment (allocation to
-//! free: `allocator::alloc_segment_here` / `free_segment_here`) and every
+//! free: `alloc::alloc_segment_here` / `free_segment_here`) and every
 //! runtime stack while it is mapped.  Reusing a segment cached on a chain
 //! makes no request: it stays registered, and the warm `__morestack` path
 //! switches to its top before it moves the stack pointer down to the

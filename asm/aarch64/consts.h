@@ -1,6 +1,6 @@
 /*
  * Constants shared by asm/aarch64/morestack.S, the aarch64 test fixtures
- * (tests/aarch64/) and the Rust runtime.
+ * (tests/c/aarch64/) and the Rust runtime.
  *
  * This file (with ../common/layout.h, which it includes: the layouts
  * both architectures share) is the single definition: build.rs turns

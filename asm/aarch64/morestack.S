@@ -182,7 +182,7 @@ __splitstack_morestack_impl:
 	 * to us at a call boundary; x0-x8, x18 and q0-q7 are never touched,
 	 * nothing is called): the segment after the current one is cached
 	 * and big enough.  The same steps, in the same order, as
-	 * splitstack_grow (see asm/x86_64/morestack.S and src/morestack.rs
+	 * splitstack_grow (see asm/x86_64/morestack.S and src/chain.rs
 	 * for why the order is signal-safe):
 	 *   next = cur ? cur->next : __morestack_segments
 	 *   if next->size < need + reserve + SS_SEG_META: cold path

@@ -32,7 +32,7 @@
 #define SS_SEG_EXTRA 48
 #define SS_SEG_HEADER_SIZE 56
 /* Bytes at the top of a segment this runtime keeps for its allocator's
-   record (src/allocator.rs); the stack starts below them. */
+   record (src/alloc/meta.rs); the stack starts below them. */
 #define SS_SEG_META 64
 
 /* struct initial_sp: offset of the don't-block-signals flag, and size. */

@@ -164,7 +164,7 @@ __splitstack_morestack_impl:
 
 	/* WARM PATH, in registers (no vector register touched, no call): the
 	 * segment after the current one is cached and big enough.  The same
-	 * steps as splitstack_grow's (see src/morestack.rs for why the order
+	 * steps as splitstack_grow's (see src/chain.rs for why the order
 	 * is signal-safe), except that the arguments are copied after the
 	 * switch (nothing is written to the segment before it is current
 	 * either way):

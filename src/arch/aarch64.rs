@@ -120,7 +120,7 @@ macro_rules! tls_address {
 mod tests {
     //! Layout and register checks for this architecture (the constants
     //! themselves are checked against consts.h in arch/mod.rs).  (Run on
-    //! aarch64 under qemu by tests/aarch64/run.sh.)
+    //! aarch64 under qemu by tests/c/aarch64/run.sh.)
     use super::*;
 
     #[test]

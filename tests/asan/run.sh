@@ -12,7 +12,7 @@
 # 3. For reference only (not counted): the same programs with libgcc's
 #    runtime.
 # Left out: t_stackargs and t_exceptions_limit park a caller just above a
-# segment's limit (c-tests/common.h: ss_near_limit); with gold, every
+# segment's limit (tests/c/x86_64/common.h: ss_near_limit); with gold, every
 # instrumented function calls ASan's (non-split) runtime and so splits
 # through __morestack_non_split, which asks for 1 MiB more than the frame:
 # the helper never gets near a limit and recurses until memory runs out,
@@ -28,7 +28,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 B=${1:-$ROOT/build}
 T=$B/tests/asan
-C=$ROOT/c-tests
+C=$ROOT/tests/c
 TIMEOUT=${ASAN_TIMEOUT:-120}
 mkdir -p "$T"
 TESTS=${ASAN_TESTS-"t_recursion t_coroutines t_threads t_thread_exit_deep t_exceptions t_alloca t_longjmp"}

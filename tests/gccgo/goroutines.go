@@ -1,7 +1,7 @@
 // gccgo, the main client of the split-stack runtime: 2000 goroutines that
 // each recurse through their split stacks, and 100000 messages over a
 // channel (goroutine switches: __splitstack_getcontext/setcontext on every
-// one).  tests/run-all.sh builds it with libsplitstack in place of
+// one).  tests/run.sh builds it with libsplitstack in place of
 // libgcc's runtime: static libgo (-static-libgo; the link map must show no
 // libgcc split-stack object), shared libgo (whose private runtime copy then
 // works on this runtime's thread state), and with the shared library.

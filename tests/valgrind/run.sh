@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 B=${1:-$ROOT/build}
 T=$B/tests/valgrind
-C=$ROOT/c-tests
+C=$ROOT/tests/c
 JOBS=${VG_JOBS:-2}
 TIMEOUT=${VG_TIMEOUT:-300}
 mkdir -p "$T"
@@ -71,7 +71,7 @@ echo "NOTE: $("$VALGRIND" --version), $(gcc --version | head -1)"
 directive() { head -n 15 "$1" | sed -n "s|^// *$2:[[:space:]]*||p" | tr '\n' ' ' | sed 's/ *$//'; }
 source_of() { if [ -f "$C/$1.c" ]; then echo "$C/$1.c"; else echo "$C/$1.cc"; fi; }
 
-# build NAME RUNTIME: the program as c-tests/run-suite.sh builds it, with gold.
+# build NAME RUNTIME: the program as tests/c/run-suite.sh builds it, with gold.
 build() {
     local name=$1 rt=$2 src cc libs
     src=$(source_of "$name")

@@ -1,7 +1,7 @@
 /*
  * The hot split: a function with a 20 KB frame called in a loop from a
  * frame that cannot hold it, so every call is a __morestack round trip.
- * Run it as `hot_path N [block]`; tests/run-all.sh runs it under strace
+ * Run it as `hot_path N [block]`; tests/run.sh runs it under strace
  * with two different N and checks that the number of system calls does
  * not grow with N (no system call per round trip once the segment is
  * cached), and, with `block`, that asking for signal blocking through

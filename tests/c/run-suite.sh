@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Build and run the split-stack C/C++ tests (c-tests/t_*.c, c-tests/t_*.cc)
+# Build and run the split-stack C/C++ tests (tests/c/x86_64/t_*.c, tests/c/x86_64/t_*.cc)
 # against one runtime, with each requested linker.
 #
 #   COMPILER=gcc|clang             (default gcc)
 #       gcc:   $CC/$CXX (default gcc/g++)
 #       clang: $CLANG/$CLANGXX (default clang/clang++); results are tagged
-#              "[clang <runtime>/<linker>]", files go to build/c-tests/clang-*,
-#              the summary line is "c-tests (clang): ..."
+#              "[clang <runtime>/<linker>]", files go to build/tests/c/clang-*,
+#              the summary line is "c-suite (clang): ..."
 #   RUNTIME=libgcc|static|shared   (default libgcc)
 #       libgcc: no extra library, gcc's own split-stack runtime is used
 #       static: $LIBDIR/libsplitstack.a placed after the sources
@@ -44,12 +44,13 @@
 #                           when it is; FAIL when it links)
 #
 # Output: one PASS/FAIL/UNSUPPORTED line per test and linker, then exactly
-# one line "c-tests: N passed, N failed, N skipped".  Exit 0 iff none failed.
+# one line "c-suite: N passed, N failed, N skipped".  Exit 0 iff none failed.
 
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
+srcdir=$here/x86_64
 
 RUNTIME=${RUNTIME:-libgcc}
 LINKERS=${LINKERS:-"gold bfd lld"}
@@ -62,12 +63,12 @@ case $COMPILER in
 gcc)
     CC=${CC:-gcc}
     CXX=${CXX:-g++}
-    cc_tag="" cc_dir="" summary="c-tests"
+    cc_tag="" cc_dir="" summary="c-suite"
     ;;
 clang)
     CC=${CLANG:-clang}
     CXX=${CLANGXX:-clang++}
-    cc_tag="clang " cc_dir="clang-" summary="c-tests (clang)"
+    cc_tag="clang " cc_dir="clang-" summary="c-suite (clang)"
     ;;
 *)
     echo "run-suite.sh: COMPILER must be gcc or clang (got '$COMPILER')" >&2
@@ -129,17 +130,17 @@ if [[ -n ${TESTS:-} ]]; then
     for t in $TESTS; do
         t=${t%.c}
         t=${t%.cc}
-        if [[ -f $here/$t.c ]]; then
-            sources+=("$here/$t.c")
-        elif [[ -f $here/$t.cc ]]; then
-            sources+=("$here/$t.cc")
+        if [[ -f $srcdir/$t.c ]]; then
+            sources+=("$srcdir/$t.c")
+        elif [[ -f $srcdir/$t.cc ]]; then
+            sources+=("$srcdir/$t.cc")
         else
-            echo "run-suite.sh: no test named $t in $here" >&2
+            echo "run-suite.sh: no test named $t in $srcdir" >&2
             exit 2
         fi
     done
 else
-    while IFS= read -r f; do sources+=("$f"); done < <(ls "$here"/t_*.c "$here"/t_*.cc 2>/dev/null | sort)
+    while IFS= read -r f; do sources+=("$f"); done < <(ls "$srcdir"/t_*.c "$srcdir"/t_*.cc 2>/dev/null | sort)
 fi
 if [[ ${#sources[@]} -eq 0 ]]; then
     echo "run-suite.sh: no tests found" >&2
@@ -183,14 +184,14 @@ build_one() {
             # Same source, other half: no -fsplit-stack, so the linker sees
             # calls from split-stack code into a non-split object.
             # shellcheck disable=SC2086
-            $compiler -O2 -g -pthread -DNOSPLIT_PART $cflags -I"$here" \
+            $compiler -O2 -g -pthread -DNOSPLIT_PART $cflags -I"$srcdir" \
                 -c "$src" -o "$base.nosplit.o" || rc=$?
             extra_objs=("$base.nosplit.o")
         fi
         if [[ $rc -eq 0 ]]; then
             # shellcheck disable=SC2086
             $compiler -fsplit-stack -O2 -g -pthread -fuse-ld="$linker" $cflags \
-                -I"$here" -o "$base" "$src" "${extra_objs[@]}" \
+                -I"$srcdir" -o "$base" "$src" "${extra_objs[@]}" \
                 "${runtime_libs[@]}" $libs -Wl,-Map,"$base.map" || rc=$?
         fi
     } >"$base.build.log" 2>&1
@@ -364,10 +365,10 @@ run_one() {
 }
 
 for linker in $LINKERS; do
-    out=$repo/build/c-tests/$cc_dir$RUNTIME-$linker
+    out=$repo/build/tests/c/$cc_dir$RUNTIME-$linker
     # Two runs for the same runtime and linker would wipe each other's
     # files: the second one waits.
-    mkdir -p "$repo/build/c-tests"
+    mkdir -p "$repo/build/tests/c"
     exec {lockfd}>"$out.lock"
     if ! flock -n "$lockfd"; then
         echo "NOTE: waiting for another run using $out"

@@ -1,4 +1,4 @@
-/* Compiled with -fsplit-stack and linked with gold (tests/run-all.sh):
+/* Compiled with -fsplit-stack and linked with gold (tests/run.sh):
  * call_api's call into the library must keep its __morestack prologue
  * (the library's objects carry .note.GNU-split-stack), while
  * call_plain's call into an object compiled without -fsplit-stack is the

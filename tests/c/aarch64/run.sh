@@ -20,7 +20,7 @@
 # "static dynamic shared"), A64_ONLY (run only the programs whose name
 # contains it), A64_TIMEOUT (seconds per run, default 240).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 ROOT=$(pwd)
 B=$ROOT/build/aarch64
 T=$B/tests
@@ -131,14 +131,14 @@ run "every exported symbol is defined in the .a and the .so, and nothing else is
 fi
 
 echo "== aarch64: programs under qemu (pages: $PAGES; modes: $MODES)"
-CFLAGS="-O2 -g -Wall -Wno-unused-function -Iinclude -Itests/aarch64 -Iasm/aarch64"
-if ! ${CROSS}gcc $CFLAGS -c tests/aarch64/fixtures.S -o "$T/fixtures.o" > "$T/fixtures.log" 2>&1; then
-    bad "assemble tests/aarch64/fixtures.S"; cat "$T/fixtures.log"
+CFLAGS="-O2 -g -Wall -Wno-unused-function -Iinclude -Itests/c/aarch64 -Iasm/aarch64"
+if ! ${CROSS}gcc $CFLAGS -c tests/c/aarch64/fixtures.S -o "$T/fixtures.o" > "$T/fixtures.log" 2>&1; then
+    bad "assemble tests/c/aarch64/fixtures.S"; cat "$T/fixtures.log"
     summary
     exit 1
 fi
 
-for src in tests/aarch64/t_*.c tests/aarch64/t_*.cc; do
+for src in tests/c/aarch64/t_*.c tests/c/aarch64/t_*.cc; do
     [ -e "$src" ] || continue
     base=$(basename "$src"); name=${base%.*}
     case "$name" in *${A64_ONLY:-}*) ;; *) continue ;; esac
@@ -181,7 +181,7 @@ fi
 # unless blocking was asked for.
 if [ -z "${A64_ONLY:-}" ]; then
     echo "== aarch64: hot path"
-    if ${CROSS}gcc $CFLAGS -static tests/aarch64/hot_path.c "$T/fixtures.o" "$B/libsplitstack.a" -o "$T/hot_path" \
+    if ${CROSS}gcc $CFLAGS -static tests/c/aarch64/hot_path.c "$T/fixtures.o" "$B/libsplitstack.a" -o "$T/hot_path" \
             > "$T/hot_path.log" 2>&1; then
         calls() { qemu-aarch64 -strace "$T/hot_path" "$@" 2>&1 > /dev/null | grep -cE '^[0-9]+ [a-z_0-9]+\('; }
         a=$(calls 1000); b=$(calls 20000)

@@ -40,6 +40,11 @@ else
     bad "header check: cbindgen is not installed (apt-get install cbindgen)"
 fi
 
+echo "== lint gates: rustfmt and clippy"
+run "rustfmt: the Rust sources are formatted (cargo fmt --check)" cargo fmt --check
+run "clippy: no warning, unsafe blocks documented (cargo clippy --all-targets -- -D warnings)" \
+    cargo clippy --release --all-targets --quiet -- -D warnings
+
 echo "== the header as clients include it: C and C++, gcc and clang, any include order (tests/header)"
 B="$B" bash tests/header/run.sh > "$T/header.log" 2>&1
 grep -E "^(PASS|FAIL|UNSUPPORTED)|^    " "$T/header.log"
@@ -71,7 +76,7 @@ only_exports() {
 run "shared library exports nothing else" only_exports
 
 echo "== stack bounds of the entry points (README: Limits)"
-gcc -O2 -g -Iinclude -c tests/stack_bound.c -o "$T/stack_bound.o" && gcc -O2 -fsplit-stack -c tests/bound_split.c -o "$T/bound_split.o"
+gcc -O2 -g -Iinclude -c tests/system/stack_bound.c -o "$T/stack_bound.o" && gcc -O2 -fsplit-stack -c tests/system/bound_split.c -o "$T/bound_split.o"
 for mode in static shared; do
     if [ $mode = static ]; then L="$B/libsplitstack.a"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
     gcc -fsplit-stack -pthread "$T/stack_bound.o" "$T/bound_split.o" $L -o "$T/stack_bound_$mode" \
@@ -80,17 +85,17 @@ for mode in static shared; do
 done
 
 echo "== gold leaves callers of the API unrewritten"
-run "gold: split-stack caller of __splitstack_getcontext not moved to __morestack_non_split" sh tests/gold-note.sh "$B" "$T/gold"
+run "gold: split-stack caller of __splitstack_getcontext not moved to __morestack_non_split" sh tests/system/gold-note.sh "$B" "$T/gold"
 
 echo "== hot path: no system call, no libc call per __morestack round trip"
-gcc -O2 -shared -fPIC tests/count_libc.c -o "$T/count_libc.so" -ldl
+gcc -O2 -shared -fPIC tests/system/count_libc.c -o "$T/count_libc.so" -ldl
 # Without address randomisation: where the kernel puts the first chunk
 # decides whether the runtime's segment map needs one leaf or two (a
 # chunk across a 1 GiB boundary), one mmap more in about 2% of runs.
 syscalls() { setarch "$(uname -m)" -R strace -f -c -o "$1" "$2" "$3" ${4:-} > /dev/null && awk '/total$/ {print $(NF-2)}' "$1"; }
 for mode in static shared; do
     if [ $mode = static ]; then L="$B/libsplitstack.a"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
-    gcc -O2 -fsplit-stack tests/hot_path.c $L -o "$T/hot_$mode" || { bad "build hot_path [$mode]"; continue; }
+    gcc -O2 -fsplit-stack tests/system/hot_path.c $L -o "$T/hot_$mode" || { bad "build hot_path [$mode]"; continue; }
     if command -v strace > /dev/null; then
         a=$(syscalls "$T/st1" "$T/hot_$mode" 1000); b=$(syscalls "$T/st2" "$T/hot_$mode" 200000)
         if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "no system call per round trip [$mode] ($a calls for 1000 and for 200000 round trips)"
@@ -110,12 +115,12 @@ static_threads() {
     # No extra flags: the library's strong reference to
     # __real_pthread_create (pthread_create under --wrap) pulls it out of
     # libc.a.
-    gcc -O2 -fuse-ld=$ld -static -fsplit-stack -pthread tests/static_threads.c "$B/libsplitstack.a" \
+    gcc -O2 -fuse-ld=$ld -static -fsplit-stack -pthread tests/system/static_threads.c "$B/libsplitstack.a" \
         -o "$T/static_threads_$ld" || return 1
     "$T/static_threads_$ld" || return 1
     # And a plain link (no -fsplit-stack, so no --wrap) of a program that
     # only uses the API still links: nowrap.S supplies the reference.
-    gcc -O2 -fuse-ld=$ld -static tests/make_release.c "$B/libsplitstack.a" -o "$T/nowrap_static_$ld" || return 1
+    gcc -O2 -fuse-ld=$ld -static tests/system/make_release.c "$B/libsplitstack.a" -o "$T/nowrap_static_$ld" || return 1
     "$T/nowrap_static_$ld" 100
 }
 for ld in gold bfd lld; do
@@ -124,7 +129,7 @@ done
 
 echo "== the main thread's segments are freed at exit"
 exit_frees() {
-    gcc -O2 -fsplit-stack tests/exit_free.c "$B/libsplitstack.a" -o "$T/exit_free" || return 1
+    gcc -O2 -fsplit-stack tests/system/exit_free.c "$B/libsplitstack.a" -o "$T/exit_free" || return 1
     SPLITSTACK_STATS=1 "$T/exit_free" > "$T/exit_free.out" 2> "$T/exit_free.err" || return 1
     cat "$T/exit_free.out" "$T/exit_free.err"
     grep -q "^live before exit: [1-9]" "$T/exit_free.out" && grep -q "^splitstack: stats: segments_live 0$" "$T/exit_free.err"
@@ -134,9 +139,9 @@ run "segments held by the main thread at exit are freed (exit report: 0 live)" e
 echo "== with libgcc's runtime in a shared library (docs/x86_64.md section 8)"
 mix() {
     mode=$1
-    gcc -O2 -fsplit-stack -fPIC -shared tests/mix/plugin.c -o "$T/libplugin.so" || return 1
+    gcc -O2 -fsplit-stack -fPIC -shared tests/system/mix/plugin.c -o "$T/libplugin.so" || return 1
     if [ "$mode" = static ]; then L="$B/libsplitstack.a -rdynamic"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
-    gcc -O2 -fsplit-stack tests/mix/main.c $L -L"$T" -lplugin -Wl,-rpath,"$T" -o "$T/mix_$mode" || return 1
+    gcc -O2 -fsplit-stack tests/system/mix/main.c $L -L"$T" -lplugin -Wl,-rpath,"$T" -o "$T/mix_$mode" || return 1
     "$T/mix_$mode" 2> "$T/mix_$mode.err" || { cat "$T/mix_$mode.err"; return 1; }
     # Not a word from the runtime: every segment either runtime made was
     # recognised and freed.
@@ -174,8 +179,8 @@ add_suite "$(grep -E '^boost: [0-9]+ passed' "$T/boost.log" | tail -1)"
 
 echo "== LD_PRELOAD over a split-stack plugin's own runtime (docs/x86_64.md section 8)"
 preload() {
-    gcc -O2 -fsplit-stack -fPIC -shared tests/preload/plugin.c -o "$T/libplug.so" || return 1
-    gcc -O2 tests/preload/main.c -L"$T" -lplug -Wl,-rpath,"$T" -ldl -o "$T/preload_main" || return 1
+    gcc -O2 -fsplit-stack -fPIC -shared tests/system/preload/plugin.c -o "$T/libplug.so" || return 1
+    gcc -O2 tests/system/preload/main.c -L"$T" -lplug -Wl,-rpath,"$T" -ldl -o "$T/preload_main" || return 1
     out=$(LD_PRELOAD="$B/libsplitstack.so.0" "$T/preload_main") || { echo "$out"; return 1; }
     echo "$out"
     n=$(echo "$out" | sed -n 's/^segments allocated by libsplitstack: \([0-9]*\)$/\1/p')
@@ -184,23 +189,23 @@ preload() {
 run "LD_PRELOAD=libsplitstack.so.0 takes over a plugin's __splitstack_* API" preload
 
 echo "== one million live contexts (dense settings)"
-gcc -O2 -g -fsplit-stack tests/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
+gcc -O2 -g -fsplit-stack tests/system/million_contexts.c "$B/libsplitstack.a" -o "$T/million_contexts" \
     && run "1,000,000 contexts: VMAs, RSS and release within bounds" "$T/million_contexts"
 grep -E "contexts:|released" "$T/1,000,000_contexts:_VMAs,_RSS_and_release_within_bounds.log" 2>/dev/null | sed 's/^/    /'
 
 echo "== default allocator: no system call per segment on the warm path"
-gcc -O2 tests/make_release.c "$B/libsplitstack.a" -o "$T/make_release" -pthread || bad "build make_release"
+gcc -O2 tests/system/make_release.c "$B/libsplitstack.a" -o "$T/make_release" -pthread || bad "build make_release"
 if command -v strace > /dev/null; then
     a=$(syscalls "$T/st4" "$T/make_release" 1000); b=$(syscalls "$T/st5" "$T/make_release" 100000)
     if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "makecontext + releasecontext: $a system calls for 1000 and for 100000 pairs"
     else bad "makecontext + releasecontext: system calls grow: $a for 1000, $b for 100000"; fi
 fi
 
-echo "== C test suite (c-tests/run-suite.sh)"
+echo "== C test suite (tests/c/run-suite.sh)"
 for rt in static shared; do
-    RUNTIME=$rt LIBDIR=$B bash c-tests/run-suite.sh > "$T/c-tests-$rt.log" 2>&1
-    cat "$T/c-tests-$rt.log"
-    add_suite "$(grep -E '^c-tests: [0-9]+ passed' "$T/c-tests-$rt.log" | tail -1)"
+    RUNTIME=$rt LIBDIR=$B bash tests/c/run-suite.sh > "$T/c-suite-$rt.log" 2>&1
+    cat "$T/c-suite-$rt.log"
+    add_suite "$(grep -E '^c-suite: [0-9]+ passed' "$T/c-suite-$rt.log" | tail -1)"
 done
 
 echo "== C test suite built with clang -fsplit-stack (COMPILER=clang; libgcc's runtime as the reference)"
@@ -209,32 +214,32 @@ echo "== C test suite built with clang -fsplit-stack (COMPILER=clang; libgcc's r
 # with the reason, and only when clang really refuses it.
 if command -v clang > /dev/null && command -v clang++ > /dev/null; then
     for rt in static shared libgcc; do
-        COMPILER=clang RUNTIME=$rt LIBDIR=$B bash c-tests/run-suite.sh > "$T/c-tests-clang-$rt.log" 2>&1
-        cat "$T/c-tests-clang-$rt.log"
-        add_suite "$(grep -E '^c-tests \(clang\): [0-9]+ passed' "$T/c-tests-clang-$rt.log" | tail -1)"
+        COMPILER=clang RUNTIME=$rt LIBDIR=$B bash tests/c/run-suite.sh > "$T/c-suite-clang-$rt.log" 2>&1
+        cat "$T/c-suite-clang-$rt.log"
+        add_suite "$(grep -E '^c-suite \(clang\): [0-9]+ passed' "$T/c-suite-clang-$rt.log" | tail -1)"
     done
 else
     bad "C suite with clang: clang/clang++ are not installed (apt-get install clang)"
 fi
 
-echo "== GCC's split-stack run tests (c-tests/gcc-suite.sh)"
+echo "== GCC's split-stack run tests (tests/gcc-suite/run.sh)"
 for rt in static shared; do
-    RUNTIME=$rt LIBDIR=$B bash c-tests/gcc-suite.sh > "$T/gcc-suite-$rt.log" 2>&1
+    RUNTIME=$rt LIBDIR=$B bash tests/gcc-suite/run.sh > "$T/gcc-suite-$rt.log" 2>&1
     cat "$T/gcc-suite-$rt.log" | grep -E "^(PASS|FAIL|UNSUPPORTED|gcc-suite)" 
     add_suite "$(grep -E '^gcc-suite: [0-9]+ passed' "$T/gcc-suite-$rt.log" | tail -1)"
 done
 
-echo "== gccgo's own execution tests, ours against libgcc's runtime (tests/gccgo-suite/run.sh)"
+echo "== gccgo's own execution tests, ours against libgcc's runtime (tests/gccgo/suite.sh)"
 # Prints only FAIL/UNSUPPORTED lines and counts; every PASS line is in
 # build/gccgo-suite/results.log.
-bash tests/gccgo-suite/run.sh > "$T/gccgo-suite.log" 2>&1
+bash tests/gccgo/suite.sh > "$T/gccgo-suite.log" 2>&1
 cat "$T/gccgo-suite.log"
 add_suite "$(grep -E '^gccgo-suite: [0-9]+ passed' "$T/gccgo-suite.log" | tail -1)"
 
-echo "== aarch64 under qemu-aarch64, 4/16/64 KiB pages (tests/aarch64/run.sh)"
+echo "== aarch64 under qemu-aarch64, 4/16/64 KiB pages (tests/c/aarch64/run.sh)"
 # Runs whenever the cross tools are installed (.ci/run installs them);
 # otherwise one UNSUPPORTED line says which is missing (a skip, never a pass).
-sh tests/aarch64/run.sh > "$T/aarch64.log" 2>&1
+sh tests/c/aarch64/run.sh > "$T/aarch64.log" 2>&1
 cat "$T/aarch64.log"
 add_suite "$(grep -E '^aarch64: [0-9]+ passed' "$T/aarch64.log" | tail -1)"
 

@@ -7,7 +7,7 @@
  * result is checked; the statistics must show that this runtime freed
  * segments libgcc made (the mix really happened). */
 #include <stdio.h>
-#include "../../include/splitstack.h"
+#include "../../../include/splitstack.h"
 
 long plugin_deep(long n);
 

@@ -1,6 +1,6 @@
 /* Not compiled with -fsplit-stack: runs the plugin's coroutines and says
  * whether libsplitstack was there (preloaded) and how many segments it
- * made.  tests/run-all.sh runs it with LD_PRELOAD. */
+ * made.  tests/run.sh runs it with LD_PRELOAD. */
 #include <dlfcn.h>
 #include <stdio.h>
 long plugin_run(int rounds);

@@ -8,7 +8,7 @@
 # Environment:
 #   RUNTIME=libgcc|static|shared  runtime to link (default libgcc = baseline)
 #   LIBDIR=dir                    where libsplitstack.{a,so} live
-#                                 (default: <this dir>/../build)
+#                                 (default: <repo>/build)
 #   LINKERS="gold bfd"            linkers to use (gold, bfd, lld)
 #   GCC_SUITE_DIR=dir             scratch dir (default: <repo>/build/gcc-suite)
 #   GCC_SOURCE_TARBALL=file       default /usr/src/gcc-12/gcc-12.2.0-dfsg.tar.xz
@@ -29,7 +29,7 @@ set -u
 export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
+repo=$(cd "$here/../.." && pwd)
 
 RUNTIME=${RUNTIME:-libgcc}
 LINKERS=${LINKERS:-gold bfd}
@@ -75,7 +75,7 @@ for ld in "${linkers[@]}"; do
 done
 
 if [[ $RUNTIME != libgcc ]]; then
-  LIBDIR=${LIBDIR:-$here/../build}
+  LIBDIR=${LIBDIR:-$repo/build}
   [[ -d $LIBDIR ]] || die "LIBDIR '$LIBDIR' does not exist (build the library first)"
   LIBDIR=$(cd "$LIBDIR" && pwd)
   if [[ $RUNTIME == static ]]; then

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../include/splitstack.h"
+#include "../../../include/splitstack.h"
 
 #include <stdarg.h>
 

@@ -1,10 +1,10 @@
 /* The default allocator's warm path: makecontext + releasecontext in a
- * loop, N times (argv[1]).  tests/run-all.sh runs it under strace with two
+ * loop, N times (argv[1]).  tests/run.sh runs it under strace with two
  * different N and checks that the system call count does not grow with N
  * (segments come from and go back to the thread's cache). */
 #include <stdio.h>
 #include <stdlib.h>
-#include "../include/splitstack.h"
+#include "../../include/splitstack.h"
 
 int main(int argc, char **argv)
 {

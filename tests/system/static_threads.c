@@ -1,6 +1,6 @@
 /* A fully static -fsplit-stack program that creates a thread which
  * splits: `gcc -static -fsplit-stack -pthread` with libsplitstack.a and no
- * other flag must link it and run it (tests/run-all.sh). */
+ * other flag must link it and run it (tests/run.sh). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/gccgo-suite/run.sh - gccgo's own execution tests (GCC 12's
+# tests/gccgo/suite.sh - gccgo's own execution tests (GCC 12's
 # gcc/testsuite/go.test/test) as a client of this runtime, each linked
 # against libsplitstack.a and, as the reference, against libgcc's own
 # split-stack runtime, with gold and with bfd.  README.md beside this file
@@ -426,7 +426,7 @@ rs() { cat "$1.reason" 2> /dev/null || echo "job did not finish"; }
 
 if ((!exp_ok)); then
     failed=$((failed + 1))
-    emit "FAIL gccgo-suite: $SRC/go-test.exp is not GCC 12.2's; the selection rules here were written from that one (update tests/gccgo-suite/run.sh)"
+    emit "FAIL gccgo-suite: $SRC/go-test.exp is not GCC 12.2's; the selection rules here were written from that one (update tests/gccgo/suite.sh)"
 fi
 while IFS=$'\t' read -r name kind why _; do
     if [[ $kind == skip ]] && is_run_test "$T/$name.go"; then

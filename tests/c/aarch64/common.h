@@ -1,5 +1,5 @@
 /*
- * Shared helpers of the aarch64 suite (tests/aarch64/run.sh builds every
+ * Shared helpers of the aarch64 suite (tests/c/aarch64/run.sh builds every
  * t_*.c / t_*.cc with fixtures.S against build/aarch64/libsplitstack).
  *
  * The C code here is ordinary (non-split) code: it runs in the slack

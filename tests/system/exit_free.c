@@ -2,9 +2,9 @@
  * (and with a coroutine context still holding none), the thread keeps
  * segments cached on its chain; the runtime's finaliser frees them, and
  * the statistics report it prints afterwards (SPLITSTACK_STATS=1) must
- * show none live.  tests/run-all.sh checks both lines. */
+ * show none live.  tests/run.sh checks both lines. */
 #include <stdio.h>
-#include "../include/splitstack.h"
+#include "../../include/splitstack.h"
 
 __attribute__((noinline)) static long deep(long n)
 {

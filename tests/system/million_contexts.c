@@ -20,7 +20,7 @@
 #include <time.h>
 #include <ucontext.h>
 
-#include "../c-tests/ours.h"
+#include "../c/x86_64/ours.h"
 
 static SplitstackContext *ctxs;
 static SplitstackContext main_ss;
