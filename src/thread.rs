@@ -55,6 +55,10 @@ fn teardown() {
     }
 }
 
+/// The exit destructor of the pthread key (see `thread_state`).
+///
+/// # Safety
+/// Called by glibc at thread exit only, on the exiting thread.
 unsafe extern "C" fn thread_exit(_segments: *mut c_void) {
     teardown();
     // glibc reuses thread descriptors (and with them the limit word) for
