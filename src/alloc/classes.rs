@@ -58,20 +58,52 @@ fn init_classes() {
     CLASSES.n.store(n, Release);
 }
 
-/// The smallest class that holds `total` bytes, as (index, size).
+/// The smallest class that holds `total` bytes, as (index, size): a
+/// binary search over the (ascending) sizes.
+#[inline]
 pub fn class_for(total: usize) -> Option<(usize, usize)> {
     init_classes();
     let n = CLASSES.n.load(Acquire);
-    for i in 0..n {
-        let s = CLASSES.size[i].load(Relaxed);
-        if s >= total {
-            return Some((i, s));
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if CLASSES.size[mid].load(Relaxed) >= total {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
     }
-    None
+    if lo < n {
+        Some((lo, CLASSES.size[lo].load(Relaxed)))
+    } else {
+        None
+    }
 }
 
 /// The size of class `c` (0 for no class).
 pub fn class_size(c: usize) -> usize {
     CLASSES.size.get(c).map(|s| s.load(Relaxed)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smallest_class_that_fits() {
+        init_classes();
+        let n = CLASSES.n.load(Acquire);
+        assert!(n > 10);
+        for i in 0..n {
+            let s = class_size(i);
+            assert_eq!(class_for(s), Some((i, s)));
+            // Classes are at least 128 bytes apart.
+            assert_eq!(class_for(s - 1), Some((i, s)));
+            if i + 1 < n {
+                assert_eq!(class_for(s + 1), Some((i + 1, class_size(i + 1))));
+            }
+        }
+        assert_eq!(class_for(1), Some((0, class_size(0))));
+        assert_eq!(class_for(class_size(n - 1) + 1), None);
+    }
 }
