@@ -457,7 +457,7 @@ def plot(out, rows, title):
         return False, "**No plot was made**: no ratio was measured."
     if not shutil.which("gnuplot"):
         return False, ("**No plot was made**: gnuplot is not installed (Debian: `%s`; then "
-                       "`make bench-report` makes the plot from the same results.json)." % INSTALL)
+                       "report.py again, `make bench-report`, makes it from the same results.json)." % INSTALL)
     with tempfile.TemporaryDirectory(prefix="bench-plot.") as tmp:
         ok, why = plot_gnuplot(tmp, png, pts, title)
     if ok:
@@ -540,12 +540,13 @@ def between_markers(path):
 def replace_between_markers(path, text):
     parts = between_markers(path)
     if parts is None:
-        return False
+        return None
     new = parts[0] + "\n" + text + "\n" + parts[2]
-    if new != "".join(parts):
-        with open(path, "w") as f:
-            f.write(new)
-    return True
+    if new == "".join(parts):
+        return "unchanged"
+    with open(path, "w") as f:
+        f.write(new)
+    return "changed"
 
 
 # ---------------------------------------------------------------------------
@@ -572,10 +573,10 @@ def main():
         else:
             usage("bench/report.py: unexpected argument %r" % a)
         i += 1
+    shown = path or os.path.relpath(default_json())
     path = os.path.abspath(path or default_json())
     if not os.path.exists(path):
-        sys.exit("bench/report.py: %s is missing: run python3 bench/measure.py first (make bench does)"
-                 % os.path.relpath(path))
+        sys.exit("bench/report.py: %s is missing: run python3 bench/measure.py first (make bench does)" % shown)
     run = load(path)
     out = out or os.path.dirname(path)
     rows, verdicts = build_table(run["data"], run["fails"])
@@ -604,6 +605,7 @@ def main():
         os.path.relpath(path, ROOT), run["mode"], run["date"], run["commit"], os.path.relpath(out, ROOT)), flush=True)
     title = "splitstack vs libgcc's runtime: median of %d rounds, %s, commit %s" % (
         run["rounds"], run["date"], run["commit"])
+    old_png = os.path.exists(os.path.join(out, "ratios.png"))
     made, plot_msg = plot(out, rows, title)
     write_report(out, run, rows, verdicts, plot_msg)
     print()
@@ -619,11 +621,15 @@ def main():
         msg = plot_msg.replace("**", "").replace("`", "")
         print(msg)
         print("bench/report.py: " + msg, file=sys.stderr)
+        if old_png:
+            print("bench/report.py: the ratios.png of an earlier report was removed (not made from this "
+                  "results.json)", file=sys.stderr)
     print("report: %s" % os.path.relpath(os.path.join(out, "results.md"), ROOT))
     if official:
         for readme in READMES:
-            if replace_between_markers(readme, readme_block(run, table)):
-                print("table copied into %s" % os.path.relpath(readme, ROOT))
+            done = replace_between_markers(readme, readme_block(run, table))
+            if done:
+                print("table %s in %s" % ("copied" if done == "changed" else "already", os.path.relpath(readme, ROOT)))
 
 
 if __name__ == "__main__":
