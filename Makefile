@@ -136,11 +136,19 @@ test: lib
 	bash tests/run.sh
 
 # Benchmarks against libgcc's runtime (bench/README.md); BENCH_QUICK=1 for a
-# one-minute run.  Writes bench/results/.
-.PHONY: bench
+# one-minute run.  measure.py runs them and writes only raw numbers
+# (results.json); report.py makes the table, results.md, the plot and the
+# README tables from them.  Full runs write bench/results/, quick ones
+# build/bench/quick-results/.  `make bench-report` makes the report again
+# from the results.json already there, measuring nothing.
+.PHONY: bench bench-report
 bench: lib
 	sh bench/build.sh
-	python3 bench/run.py
+	python3 bench/measure.py
+	python3 bench/report.py
+
+bench-report:
+	python3 bench/report.py
 
 clean:
 	$(CARGO) clean

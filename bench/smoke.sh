@@ -2,8 +2,11 @@
 # Smoke test of the benchmark suite (seconds, not minutes): builds every
 # benchmark program for the three runtimes (bench/build.sh), runs each with
 # tiny parameters, and checks that it exits 0, reports no failure and
-# prints every expected result as a sane number; then runs the report
-# generator (bench/run.py --tiny) into build/bench/smoke/.
+# prints every expected result as a sane number; then measures with tiny
+# parameters (bench/measure.py --tiny) and makes the report from that
+# (bench/report.py, twice: the same JSON must give the same files), into
+# build/bench/smoke/, and checks that the README tables are what report.py
+# makes of the committed bench/results/results.json.
 #
 #   sh bench/smoke.sh        (needs build/libsplitstack.{a,so}: make lib)
 #
@@ -90,15 +93,37 @@ ratio_check() { # NAME VARIANT SLOW-KEY FAST-KEY
 ratio_check "bench [libgcc]: default hot split blocks signals (far slower than with blocking off)" libgcc hot.default hot.noblock
 ratio_check "bench [ours]: hot split blocks signals when asked to" ours hot.block hot.noblock
 
-# The report generator: table, targets, and a plot (or a clear reason).
-if BENCH_NO_INSTALL=1 python3 bench/run.py --tiny --out "$LOG/report" > "$LOG/report.log" 2>&1 \
-    && grep -q '^| hot split, default settings' "$LOG/report/results.md" \
-    && grep -q '^## Targets' "$LOG/report/results.md"; then
-    ok "bench: run.py --tiny writes the table and the targets"
-    if [ -s "$LOG/report/ratios.png" ]; then ok "bench: run.py makes the plot"
-    else unsup "bench: no plot ($(grep -m1 'No plot' "$LOG/report/results.md"))"; fi
+# Measuring, then reporting: raw numbers, then the table, the targets and a
+# plot (or a clear reason why there is none).
+R=$LOG/report
+rm -rf "$R" "$R.again"
+if python3 bench/measure.py --tiny --out "$R" > "$LOG/measure.log" 2>&1 \
+    && python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["format"] == 2 and d["mode"] == "tiny" and d["data"]["ours"]))' "$R/results.json"; then
+    ok "bench: measure.py --tiny writes results.json (raw numbers, format 2)"
+    if python3 bench/report.py "$R/results.json" > "$LOG/report.log" 2>&1 \
+        && grep -q '^| hot split, default settings' "$R/results.md" \
+        && grep -q '^## Targets' "$R/results.md"; then
+        ok "bench: report.py writes the table and the targets"
+        if [ -s "$R/ratios.png" ]; then ok "bench: report.py makes the plot (gnuplot)"
+        else unsup "bench: no plot ($(grep -m1 'No plot' "$R/results.md"))"; fi
+        if python3 bench/report.py "$R/results.json" --out "$R.again" > "$LOG/report-again.log" 2>&1 \
+            && cmp -s "$R/results.md" "$R.again/results.md" \
+            && { [ ! -e "$R/ratios.png" ] || cmp -s "$R/ratios.png" "$R.again/ratios.png"; }; then
+            ok "bench: report.py again on the same results.json gives the same files"
+        else
+            bad "bench: report.py is not deterministic (diff $R/results.md $R.again/results.md)"
+        fi
+    else
+        bad "bench: report.py (see $LOG/report.log)"
+        tail -15 "$LOG/report.log" | sed 's/^/    /'
+    fi
 else
-    bad "bench: run.py --tiny (see $LOG/report.log)"
-    tail -15 "$LOG/report.log" | sed 's/^/    /'
+    bad "bench: measure.py --tiny (see $LOG/measure.log)"
+    tail -15 "$LOG/measure.log" | sed 's/^/    /'
+fi
+if python3 bench/report.py --check bench/results/results.json > "$LOG/check.log" 2>&1; then
+    ok "bench: the README tables are what report.py makes of bench/results/results.json"
+else
+    bad "bench: $(tail -1 "$LOG/check.log")"
 fi
 finish

@@ -1,79 +1,97 @@
 #!/usr/bin/env python3
-"""Runs the benchmark suite against libgcc's runtime and ours; writes the report.
+"""Makes the benchmark report from the raw numbers bench/measure.py wrote.
 
-    python3 bench/run.py              full run (what `make bench` does), ~5 minutes
-    BENCH_QUICK=1 python3 bench/run.py    quick run (under a minute): 3 rounds,
-                                      shorter timings, no 10^6 coroutines; writes
-                                      build/bench/quick-results/, not bench/results/
-    python3 bench/run.py --tiny --out DIR   tiny parameters (bench/smoke.sh)
-    python3 bench/run.py --from-json bench/results/results.json
-                                      the report again from an earlier run's numbers
+    python3 bench/report.py [RESULTS.json] [--out DIR] [--no-readme]
+    python3 bench/report.py --check [RESULTS.json]
 
-Every program under build/bench/{libgcc,ours,ours-so}/ (bench/build.sh) is
-built from the same objects; only the runtime differs.  Each round runs every
-benchmark once per runtime, back to back, the runtimes' order rotating from
-round to round; the table shows the median over the rounds (7 in a full
-run; 5 and 3 for the big coroutine counts).  Ratio =
-libgcc / ours: above 1, ours is faster or smaller.
+RESULTS.json defaults to the one `make bench` writes for the mode
+BENCH_QUICK selects: bench/results/results.json for a full run,
+build/bench/quick-results/results.json for BENCH_QUICK=1.  Into DIR (the
+JSON's own directory unless --out says otherwise) go results.md (the table,
+the targets' verdicts with the reasons for those missed, failures, what
+the programs printed, every round's numbers) and ratios.png (the plot).
+For a full run's JSON in bench/results/, the table is also copied into
+bench/README.md and the top README.md between their `bench-table` markers
+(not with --no-readme).  --check writes nothing: it exits 1 when those
+README tables are not what RESULTS.json gives.
 
-Output of a full run, bench/results/: results.md (the table, targets,
-notes, details per round), results.json (raw numbers), ratios.png (plot);
-the table is copied into bench/README.md between its markers (and into the
-top README.md if it ever carries the same markers).
+Everything here is derived from the JSON alone (nothing from the clock,
+the machine report.py runs on or the environment), so the same JSON always
+gives the same files.  It reads both results.json formats: 2 (measure.py)
+and 1 (bench/run.py's, from before measuring and reporting were split).
+
+The plot is made by gnuplot (Debian: gnuplot-nox), the one backend.  When
+gnuplot is missing, or fails, the report is still written; results.md and
+the output say that no plot was made and why.  Nothing is installed.
 """
-import datetime
 import json
 import math
 import os
-import platform
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "bench")
+RESULTS = os.path.join(ROOT, "bench", "results")
+# The runtimes' names in results.json (bench/measure.py).
 VARIANTS = ["libgcc", "ours", "ours-so"]
-# ours (.a) again, configured for small segments through its documented
-# environment variables (safe when signal handlers run on an alternate
-# stack); run for the memory benchmark only.
 SMALL = "ours-small"
-SMALL_ENV = {"SPLITSTACK_MIN_SEGMENT": "512", "SPLITSTACK_RESERVE": "1024"}
 ALL_VARIANTS = VARIANTS + [SMALL]
-NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)",
-         SMALL: "ours (.a), SPLITSTACK_MIN_SEGMENT=512 SPLITSTACK_RESERVE=1024"}
+# The small-segment settings, for a format-1 JSON (which did not record them).
+SMALL_ENV_1 = {"SPLITSTACK_MIN_SEGMENT": "512", "SPLITSTACK_RESERVE": "1024"}
 BEGIN, END = "<!-- bench-table:begin -->", "<!-- bench-table:end -->"
+INSTALL = "apt-get install gnuplot-nox"
+
+
+def default_json():
+    quick = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
+    d = os.path.join(ROOT, "build", "bench", "quick-results") if quick else RESULTS
+    return os.path.join(d, "results.json")
 
 
 # ---------------------------------------------------------------------------
-# What to run
+# Reading results.json
 
-def plan(mode):
-    """(program, args, env, rounds) per benchmark, for mode full/quick/tiny."""
-    if mode == "tiny":
-        env = {"BENCH_MIN_TIME": "0.005", "BENCH_DEPTH": "20000", "BENCH_THREADS": "50"}
-        mem = [("1000", 1)]
-        rounds = 1
-    elif mode == "quick":
-        env = {"BENCH_MIN_TIME": "0.1", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "3000"}
-        mem = [("10000", 3), ("100000", 3)]
-        rounds = 3
+def load(path):
+    """The run, whatever the format, as one dict: mode, commit, date,
+    rounds, machine, small_env, env, data[v][key][round], fails, notes."""
+    with open(path) as f:
+        saved = json.load(f)
+    fmt_version = saved.get("format", 1)
+    if fmt_version not in (1, 2):
+        sys.exit("bench/report.py: %s: results.json format %r is not one this report knows (1, 2)"
+                 % (path, fmt_version))
+    run = {
+        "format": fmt_version,
+        "mode": saved["mode"],
+        "rounds": saved["rounds"],
+        "machine": dict(saved["machine"]),
+        "fails": {v: dict(saved.get("fails", {}).get(v, {})) for v in ALL_VARIANTS},
+        "notes": {v: list(saved.get("notes", {}).get(v, [])) for v in ALL_VARIANTS},
+        "data": {v: {k: {int(r): x for r, x in d.items()} for k, d in saved["data"].get(v, {}).items()}
+                 for v in ALL_VARIANTS},
+    }
+    if fmt_version == 1:
+        # bench/run.py kept the commit and the date (the end of the run) in
+        # "machine", and recorded neither the page size nor the settings of
+        # the small-segment runs: its runs were on x86_64, 4 KiB pages.
+        run["commit"] = run["machine"]["commit"]
+        run["date"] = run["machine"]["date"]
+        run["machine"].setdefault("page_size", 4096)
+        run["small_env"] = SMALL_ENV_1
+        run["env"] = {}
     else:
-        env = {"BENCH_MIN_TIME": "0.25", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "10000"}
-        mem = [("10000", 5), ("100000", 5), ("1000000", 3)]
-        rounds = 7
-    benches = [
-        ("bench_hot", [], env, rounds, VARIANTS),
-        ("bench_ctx", [], env, rounds, VARIANTS),
-        ("bench_recursion", [], env, rounds, VARIANTS),
-        ("bench_threads", [], env, rounds, VARIANTS),
-    ]
-    for n, r in mem:
-        benches.append(("bench_memory", [n], env, r, ALL_VARIANTS))
-    return benches, rounds
+        run["commit"], run["date"] = saved["commit"], saved["date"]
+        run["small_env"] = saved["small_env"]
+        run["env"] = saved.get("env", {})
+    return run
 
+
+# ---------------------------------------------------------------------------
+# The rows
 
 def mem_rows(n, label):
     k = "mem.%s." % n
@@ -88,7 +106,8 @@ def mem_rows(n, label):
     ]
 
 
-# (label, key, unit, target, plot?) -- target: (id, minimum ratio)
+# (label, key, unit, target, plot?[, the column "ours" is taken from]) --
+# target: (id, minimum ratio).  A row is shown when its key was measured.
 ROWS = [
     ("hot split, default settings (libgcc blocks signals)", "hot.default", "ns", ("hot50", 50.0), True),
     ("hot split, signal blocking off in both", "hot.noblock", "ns", ("hot2", 2.0), True),
@@ -119,114 +138,22 @@ TARGETS = {
     "rss": "RSS per idle coroutine at most a quarter of libgcc's (ratio >= 4)",
 }
 
-
-# ---------------------------------------------------------------------------
-# Running
-
-def run_one(prog, args, env, variant, timeout):
-    exe = os.path.join(BIN, "ours" if variant == SMALL else variant, prog)
-    e = dict(os.environ)
-    e.update(env)
-    if variant == SMALL:
-        e.update(SMALL_ENV)
-    t0 = time.time()
-    try:
-        p = subprocess.run([exe] + args, env=e, capture_output=True, text=True, timeout=timeout)
-        out, err, rc = p.stdout, p.stderr, p.returncode
-    except subprocess.TimeoutExpired as ex:
-        out = ex.stdout.decode() if isinstance(ex.stdout, bytes) else (ex.stdout or "")
-        err, rc = "timed out after %ds" % timeout, "timeout"
-    results, fails, notes, progress = {}, {}, [], None
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 3 and f[0] == "result":
-            results[f[1]] = float(f[2])
-        elif len(f) >= 3 and f[0] == "fail":
-            fails[f[1]] = " ".join(f[2:])
-        elif line.startswith("# progress "):
-            progress = int(f[2])
-        elif line.startswith("# "):
-            notes.append(line[2:])
-    if rc != 0:
-        why = "exit status %s" % rc if not isinstance(rc, int) or rc > 0 else "killed by signal %d" % -rc
-        last = [l for l in err.splitlines() if l.strip()]
-        if last:
-            why += ": " + last[-1].strip()
-        key = "mem.%s" % args[0] if prog == "bench_memory" else prog
-        if prog == "bench_memory":
-            why = "failed at %s coroutines: %s" % (progress if progress is not None else "?", why)
-        fails.setdefault(key, why)
-    return results, fails, notes, time.time() - t0
+NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)"}
+BENCH_OF = {"bench_hot": "hot", "bench_ctx": "ctx", "bench_recursion": "deep", "bench_threads": "threads"}
 
 
-def instructions_per_call(variant, mode_name):
-    """Instructions per hot-split call (bench_hot's BENCH_HOT_COUNT under
-    callgrind, at two counts: the difference removes start-up and exit)."""
-    counts = []
-    for n in (50000, 100000):
-        out = "/tmp/bench-callgrind.%d.out" % os.getpid()
-        env = dict(os.environ, BENCH_HOT_MODES=mode_name, BENCH_HOT_COUNT=str(n))
-        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                            os.path.join(BIN, variant, "bench_hot")], env=env, capture_output=True, text=True)
-        try:
-            os.unlink(out)
-        except OSError:
-            pass
-        m = re.search(r"Collected : (\d+)", p.stderr)
-        if p.returncode != 0 or not m:
-            return None
-        counts.append(int(m.group(1)))
-    return (counts[1] - counts[0]) / 50000.0
+def names(run):
+    n = dict(NAMES)
+    n[SMALL] = "ours (.a), " + env_text(run)
+    return n
 
 
-def run_callgrind():
-    """Deterministic instruction counts (no timing noise), when valgrind is here."""
-    if not shutil.which("valgrind"):
-        print("valgrind is not installed: no instruction counts", flush=True)
-        return {v: {} for v in VARIANTS}
-    res = {v: {} for v in VARIANTS}
-    for v in VARIANTS:
-        for m in ("noblock", "floor"):
-            x = instructions_per_call(v, m)
-            if x is not None:
-                res[v]["insn.hot.%s" % m] = {0: x}
-        print("callgrind  %-8s instructions per call: %s" % (
-            v, ", ".join("%s %.0f" % (k.split(".")[-1], x[0]) for k, x in res[v].items())), flush=True)
-    return res
-
-
-def run_all(mode):
-    benches, rounds = plan(mode)
-    data = {v: {} for v in ALL_VARIANTS}
-    fails = {v: {} for v in ALL_VARIANTS}
-    notes = {v: set() for v in ALL_VARIANTS}
-    maxr = max(b[3] for b in benches)
-    t_start = time.time()
-    for r in range(maxr):
-        for prog, args, env, nrounds, variants in benches:
-            if r >= nrounds:
-                continue
-            k = r % len(variants)
-            for v in variants[k:] + variants[:k]:
-                res, fl, nt, dt = run_one(prog, args, env, v, timeout=600 if mode == "full" else 300)
-                for k, x in res.items():
-                    data[v].setdefault(k, {})[r] = x
-                for k, why in fl.items():
-                    fails[v].setdefault(k, why)
-                notes[v].update(nt)
-                tag = " ".join([prog] + args)
-                print("round %d/%d  %-22s %-8s %5.1fs  %s" % (
-                    r + 1, nrounds, tag, v, dt,
-                    "FAILED: " + "; ".join(fl.values()) if fl else "%d results" % len(res)), flush=True)
-    if mode != "tiny":
-        for v, d in run_callgrind().items():
-            data[v].update(d)
-    print("ran for %.0f s" % (time.time() - t_start), flush=True)
-    return data, fails, {v: sorted(n) for v, n in notes.items()}, rounds
+def env_text(run):
+    return " ".join("%s=%s" % kv for kv in run["small_env"].items())
 
 
 # ---------------------------------------------------------------------------
-# Report
+# Numbers
 
 def fmt(x, unit):
     if x is None:
@@ -281,14 +208,14 @@ def paired_ratios(data, a, b, k, unit):
 
 def fail_for(fails, v, key):
     """A failure recorded for this key (or its benchmark)."""
-    for k, why in fails.get(v, {}).items():
+    for k, why in sorted(fails.get(v, {}).items()):
         if key == k or key.startswith(k + ".") or (k.startswith("bench_") and key.split(".")[0] == BENCH_OF.get(k)):
             return why
     return None
 
 
-BENCH_OF = {"bench_hot": "hot", "bench_ctx": "ctx", "bench_recursion": "deep", "bench_threads": "threads"}
-
+# ---------------------------------------------------------------------------
+# The table and the verdicts
 
 def build_table(data, fails):
     rows, verdicts = [], {}
@@ -328,7 +255,7 @@ def build_table(data, fails):
     return rows, verdicts
 
 
-def markdown_table(rows):
+def markdown_table(run, rows):
     out = ["| operation | libgcc | ours | ratio | ratio, rounds' range | ours (.so) (ratio) | target | met |",
            "| --- | ---: | ---: | ---: | :---: | ---: | :---: | :---: |"]
     for row in rows:
@@ -341,18 +268,18 @@ def markdown_table(rows):
         out.append("")
         out.append("¹ The same static binary, with the runtime configured for segments of about 2 KiB by its "
                    "documented environment variables `%s` (README: safe when signal handlers run on an "
-                   "alternate stack or are blocked; libgcc has no such setting)."
-                   % " ".join("%s=%s" % kv for kv in SMALL_ENV.items()))
+                   "alternate stack or are blocked; libgcc has no such setting)." % env_text(run))
     return "\n".join(out)
 
 
-def why_missed(tid, data, rows):
+def why_missed(tid, run):
     """A short, measured explanation for a missed target."""
+    data = run["data"]
     g = lambda v, k: med(data, v, k)
     if tid in ("hot50", "hot2"):
         floor = g("ours", "hot.floor") or 0
         ours, lib_nb, lib_def = g("ours", "hot.default"), g("libgcc", "hot.noblock"), g("libgcc", "hot.default")
-        if ours is None:
+        if ours is None or lib_nb is None or lib_def is None:
             return "no measurement"
         need = (lib_def / 50) if tid == "hot50" else (lib_nb / 2)
         text = ("our round trip costs %.1f ns (%.1f ns above the %.1f ns floor); the target needs at most "
@@ -374,7 +301,7 @@ def why_missed(tid, data, rows):
                 % (g("ours", "ctx.switch") or 0, g("libgcc", "ctx.switch") or 0,
                    g("ours", "ctx.switch_floor") or 0, g("libgcc", "ctx.switch_floor") or 0))
     if tid == "rss":
-        page = os.sysconf("SC_PAGE_SIZE") / 1024
+        page = run["machine"]["page_size"] / 1024  # the measuring machine's, from results.json
         parts, worst = [], None
         for n in ("1000", "10000", "100000", "1000000"):
             a, b = g("libgcc", "mem.%s.rss_per_coro" % n), g("ours", "mem.%s.rss_per_coro" % n)
@@ -402,63 +329,13 @@ def why_missed(tid, data, rows):
         if smalls:
             text += (" Ours configured for such segments (%s, about 2 KiB each) keeps %s per coroutine; those "
                      "settings are safe only when signal handlers run on an alternate stack, so they are not "
-                     "the default." % (" ".join("%s=%s" % kv for kv in SMALL_ENV.items()), "; ".join(smalls)))
+                     "the default." % (env_text(run), "; ".join(smalls)))
         return text
     return ""
 
 
-def machine_info():
-    def sh(cmd):
-        try:
-            return subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
-        except OSError:
-            return ""
-    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": sh("git rev-parse --short HEAD") + (" (with local changes)" if sh("git status --porcelain -- src asm Cargo.toml build.rs") else ""),
-        "cpu": "%s, %s cores" % (cpu, os.cpu_count()),
-        "kernel": platform.release(),
-        "gcc": sh("gcc --version | head -1"),
-        "gold": sh("ld.gold --version | head -1"),
-        "linkers": {v: open(os.path.join(BIN, v, "LINKER")).read().strip()
-                    for v in VARIANTS if os.path.exists(os.path.join(BIN, v, "LINKER"))},
-        "max_map_count": sh("cat /proc/sys/vm/max_map_count"),
-        "loadavg": sh("cut -d' ' -f1-3 /proc/loadavg"),
-        "rewritten": {v: open(os.path.join(BIN, v, "REWRITTEN")).read().strip()
-                      for v in VARIANTS if os.path.exists(os.path.join(BIN, v, "REWRITTEN"))},
-    }
-
-
-def write_report(out, mode, data, fails, notes, rounds, plot_msg, rows, verdicts, info):
-    lines = ["# splitstack vs libgcc's split-stack runtime", ""]
-    lines.append("Generated by `make bench` (bench/run.py, mode: %s) on %s, commit %s." % (mode, info["date"], info["commit"]))
-    lines.append("Machine: %s; Linux %s; %s; %s." % (info["cpu"], info["kernel"], info["gcc"], info["gold"]))
-    lines.append("Each value is the median of %d rounds (fewer for the big coroutine counts: see the "
-                 "details); in each round the runtimes run back to back, in rotating order, and a timed "
-                 "operation's value in a round is the fastest of five timed runs inside the program. "
-                 "**ratio = libgcc / ours**: above 1, ours is faster or smaller. "
-                 "The ratio is the median of the rounds' ratios (each round's pair ran back to back); "
-                 "the range next to it shows how much the rounds disagreed. Times are CPU time of the "
-                 "measuring thread (wall time for threads). "
-                 "The `.so` column is our shared library, with its own ratio." % rounds)
-    lines.append("Linkers: " + "; ".join("%s: %s" % (NAMES[v], l) for v, l in info["linkers"].items()) + ". "
-                 "Load average at the start: %s, at the end: %s (other work on the machine adds noise)."
-                 % (info.get("loadavg0", "?"), info["loadavg"]))
-    bad = {v: n for v, n in info["rewritten"].items() if n not in ("0", "")}
-    if bad:
-        lines.append("")
-        lines.append("**Warning**: gold moved split-stack prologues onto `__morestack_non_split` "
-                     "(1 MiB more stack demanded by every such function) in: " +
-                     ", ".join("%s (%s of the 4 workload functions)" % (NAMES[v], n) for v, n in bad.items()) +
-                     ". Those columns do not run the same code as libgcc's: gold takes a `__morestack` "
-                     "defined in a shared library for non-split code, so every split-stack function of the "
-                     "program is rewritten; each coroutine's first call then maps a segment of over 1 MiB.")
-    lines.append("")
-    lines.append(markdown_table(rows))
-    lines.append("")
-    lines.append("## Targets")
-    lines.append("")
+def target_lines(run, verdicts):
+    lines = []
     for tid, text in TARGETS.items():
         vs = verdicts.get(tid)
         if not vs:
@@ -470,14 +347,55 @@ def write_report(out, mode, data, fails, notes, rounds, plot_msg, rows, verdicts
         if all(ok for _, _, ok, _ in vs):
             lines.append("- %s: **met**: %s." % (text, got))
         else:
-            lines.append("- %s: **missed**: %s. Why: %s" % (text, got, why_missed(tid, data, rows)))
-    failed = [(v, k, w) for v in ALL_VARIANTS for k, w in fails.get(v, {}).items()]
+            lines.append("- %s: **missed**: %s. Why: %s" % (text, got, why_missed(tid, run)))
+    return lines
+
+
+def write_report(out, run, rows, verdicts, plot_msg):
+    info, rounds, mode = run["machine"], run["rounds"], run["mode"]
+    nm = names(run)
+    lines = ["# splitstack vs libgcc's split-stack runtime", ""]
+    if run["format"] == 1:
+        lines.append("Generated by `make bench` (bench/run.py, mode: %s) on %s, commit %s." % (
+            mode, run["date"], run["commit"]))
+    else:
+        lines.append("Measured by `make bench` (bench/measure.py, mode: %s) on %s, commit %s; "
+                     "this report by bench/report.py." % (mode, run["date"], run["commit"]))
+    lines.append("Machine: %s; Linux %s; %s; %s." % (info["cpu"], info["kernel"], info["gcc"], info["gold"]))
+    clock = ("Times are wall-clock time (BENCH_CLOCK=wall). " if run["env"].get("BENCH_CLOCK") == "wall" else
+             "Times are CPU time of the measuring thread (wall time for threads). ")
+    lines.append("Each value is the median of %d rounds (fewer for the big coroutine counts: see the "
+                 "details); in each round the runtimes run back to back, in rotating order, and a timed "
+                 "operation's value in a round is the fastest of five timed runs inside the program. "
+                 "**ratio = libgcc / ours**: above 1, ours is faster or smaller. "
+                 "The ratio is the median of the rounds' ratios (each round's pair ran back to back); "
+                 "the range next to it shows how much the rounds disagreed. %s"
+                 "The `.so` column is our shared library, with its own ratio." % (rounds, clock))
+    lines.append("Linkers: " + "; ".join("%s: %s" % (nm[v], l) for v, l in info["linkers"].items()) + ". "
+                 "Load average at the start: %s, at the end: %s (other work on the machine adds noise)."
+                 % (info.get("loadavg0", "?"), info["loadavg"]))
+    bad = {v: n for v, n in info["rewritten"].items() if n not in ("0", "")}
+    if bad:
+        lines.append("")
+        lines.append("**Warning**: gold moved split-stack prologues onto `__morestack_non_split` "
+                     "(1 MiB more stack demanded by every such function) in: " +
+                     ", ".join("%s (%s of the 4 workload functions)" % (nm[v], n) for v, n in bad.items()) +
+                     ". Those columns do not run the same code as libgcc's: gold takes a `__morestack` "
+                     "defined in a shared library for non-split code, so every split-stack function of the "
+                     "program is rewritten; each coroutine's first call then maps a segment of over 1 MiB.")
+    lines.append("")
+    lines.append(markdown_table(run, rows))
+    lines.append("")
+    lines.append("## Targets")
+    lines.append("")
+    lines.extend(target_lines(run, verdicts))
+    failed = [(v, k, w) for v in ALL_VARIANTS for k, w in run["fails"].get(v, {}).items()]
     if failed:
         lines.append("")
         lines.append("## Failures")
         lines.append("")
         for v, k, w in failed:
-            lines.append("- %s, %s: %s" % (NAMES[v], k, w))
+            lines.append("- %s, %s: %s" % (nm[v], k, w))
     lines.append("")
     lines.append("## Plot")
     lines.append("")
@@ -486,13 +404,14 @@ def write_report(out, mode, data, fails, notes, rounds, plot_msg, rows, verdicts
     lines.append("## What each program printed besides results")
     lines.append("")
     for v in ALL_VARIANTS:
-        for n in notes.get(v, []):
-            lines.append("- %s: %s" % (NAMES[v], n))
+        for n in run["notes"].get(v, []):
+            lines.append("- %s: %s" % (nm[v], n))
     lines.append("")
     lines.append("## Details: every round")
     lines.append("")
     lines.append("| key | libgcc | ours | ours (.so) | ours, 2 KiB segments¹ |")
     lines.append("| --- | --- | --- | --- | --- |")
+    data = run["data"]
     keys = sorted({k for v in ALL_VARIANTS for k in data.get(v, {})})
     for k in keys:
         lines.append("| %s | %s |" % (k, " | ".join(
@@ -501,43 +420,11 @@ def write_report(out, mode, data, fails, notes, rounds, plot_msg, rows, verdicts
     lines.append("")
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(lines))
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"mode": mode, "rounds": rounds, "machine": info, "data": data, "fails": fails,
-                   "notes": notes}, f, indent=1, sort_keys=True)
+    return lines
 
 
 # ---------------------------------------------------------------------------
-# Plot
-
-def have_gnuplot():
-    if shutil.which("gnuplot"):
-        return True
-    if os.environ.get("BENCH_NO_INSTALL") or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return False
-    print("gnuplot is missing: apt-get install -y gnuplot-nox", flush=True)
-    subprocess.run("apt-get install -y gnuplot-nox >/dev/null 2>&1 || "
-                   "(apt-get update >/dev/null 2>&1 && apt-get install -y gnuplot-nox >/dev/null 2>&1)",
-                   shell=True)
-    return bool(shutil.which("gnuplot"))
-
-
-def have_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-        return True
-    except ImportError:
-        pass
-    if os.environ.get("BENCH_NO_INSTALL"):
-        return False
-    print("trying matplotlib from PyPI", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import matplotlib  # noqa: F401,F811
-        return True
-    except ImportError:
-        return False
-
+# The plot: gnuplot only
 
 def plot_rows(rows):
     pts = []
@@ -552,34 +439,37 @@ def plot_rows(rows):
     return pts
 
 
-def plot(out, rows, title):
-    png = os.path.join(out, "ratios.png")
-    pts = plot_rows(rows)
-    if not pts:
-        return None, "No plot: no ratio was measured."
-    if have_gnuplot():
-        ok, why = plot_gnuplot(out, png, pts, title)
-        if ok:
-            return png, "![ratios](ratios.png)\n\nPlot made with gnuplot."
-        print("gnuplot failed: " + why, flush=True)
-    if have_matplotlib():
-        ok, why = plot_matplotlib(png, pts, title)
-        if ok:
-            return png, "![ratios](ratios.png)\n\nPlot made with matplotlib."
-    return None, ("**No plot could be made**: neither gnuplot (apt-get install gnuplot-nox) "
-                  "nor matplotlib (pip install matplotlib) is available.")
-
-
 def color(r, need, met):
     if need is not None:
         return 0x2e8b57 if met == "yes" else 0xd04030
     return 0x4682b4 if r >= 1 else 0xe0a030
 
 
-def plot_gnuplot(out, png, pts, title):
+def plot(out, rows, title):
+    """Makes out/ratios.png with gnuplot.  Returns (made?, the text for
+    results.md's Plot section).  An old ratios.png is removed first, so
+    that what lies next to results.md is always this report's plot or none."""
+    png = os.path.join(out, "ratios.png")
+    if os.path.exists(png):
+        os.unlink(png)
+    pts = plot_rows(rows)
+    if not pts:
+        return False, "**No plot was made**: no ratio was measured."
+    if not shutil.which("gnuplot"):
+        return False, ("**No plot was made**: gnuplot is not installed (Debian: `%s`; then "
+                       "report.py again, `make bench-report`, makes it from the same results.json)." % INSTALL)
+    with tempfile.TemporaryDirectory(prefix="bench-plot.") as tmp:
+        ok, why = plot_gnuplot(tmp, png, pts, title)
+    if ok:
+        return True, "![ratios](ratios.png)\n\nPlot made with gnuplot."
+    if os.path.exists(png):
+        os.unlink(png)
+    return False, "**No plot was made**: gnuplot failed: `%s`" % (" ".join(why.split()) or "no message")
+
+
+def plot_gnuplot(tmp, png, pts, title):
     n = len(pts)
-    os.makedirs(BIN, exist_ok=True)  # the plot's data and script: build/bench/
-    dat = os.path.join(BIN, "ratios.dat")
+    dat = os.path.join(tmp, "ratios.dat")
     with open(dat, "w") as f:
         for i, (label, r, need, met, so) in enumerate(pts):
             y = n - i
@@ -592,7 +482,7 @@ def plot_gnuplot(out, png, pts, title):
                 fmt_ratio(r), need if need is not None else "NaN", so if so else "NaN", labx))
     lo = min(min(p[1] for p in pts), min((p[4] or 1) for p in pts), 0.5) / 1.5
     hi = max(max(p[1] for p in pts), max((p[2] or 1) for p in pts), max((p[4] or 1) for p in pts)) * 3
-    gp = os.path.join(BIN, "ratios.gp")
+    gp = os.path.join(tmp, "ratios.gp")
     with open(gp, "w") as f:
         f.write("""set terminal pngcairo size 1400,%d font "DejaVu Sans,11"
 set output "%s"
@@ -624,100 +514,122 @@ plot "%s" using 2:1:3:4:($1-0.35):($1+0.35):5:ytic(6) with boxxyerror lc rgb var
     return True, ""
 
 
-def plot_matplotlib(png, pts, title):
+# ---------------------------------------------------------------------------
+# The README tables
+
+def readme_block(run, table):
+    return "Latest `make bench` (%s run, %s, commit %s; full report: bench/results/results.md):\n\n%s" % (
+        run["mode"], run["date"], run["commit"], table)
+
+
+READMES = [os.path.join(ROOT, "bench", "README.md"), os.path.join(ROOT, "README.md")]
+
+
+def between_markers(path):
+    """(text before, the block, text after), or None without markers."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        n = len(pts)
-        fig, ax = plt.subplots(figsize=(14, 1.1 + 0.34 * n))
-        ys = [n - i for i in range(n)]
-        lefts = [min(1.0, p[1]) for p in pts]
-        widths = [max(1.0, p[1]) - min(1.0, p[1]) for p in pts]
-        cols = ["#%06x" % color(p[1], p[2], p[3]) for p in pts]
-        ax.barh(ys, widths, left=lefts, color=cols, height=0.7, edgecolor="black")
-        for y, p in zip(ys, pts):
-            ax.text(max(1.0, p[1], p[2] or 0, p[4] or 0) * 1.1, y, fmt_ratio(p[1]), va="center")
-            if p[2] is not None:
-                ax.plot([p[2]], [y], "ko", ms=8)
-            if p[4] is not None:
-                ax.plot([p[4]], [y], "kD", ms=7, mfc="none")
-        ax.set_xscale("log")
-        ax.axvline(1, color="black")
-        ax.set_yticks(ys)
-        ax.set_yticklabels([p[0] for p in pts])
-        ax.set_xlabel("libgcc / ours   (log scale; > 1: ours faster or smaller); dots: targets; "
-                      "diamonds: ours (.so); green/red: target met/missed; blue/orange: no target, better/worse")
-        ax.set_title(title)
-        fig.tight_layout()
-        fig.savefig(png, dpi=100)
-        return True, ""
-    except Exception as e:  # a plot must never fail the run
-        return False, str(e)
+        s = open(path).read()
+    except OSError:
+        return None
+    if BEGIN not in s or END not in s:
+        return None
+    a, b = s.index(BEGIN) + len(BEGIN), s.index(END)
+    return s[:a], s[a:b], s[b:]
+
+
+def replace_between_markers(path, text):
+    parts = between_markers(path)
+    if parts is None:
+        return None
+    new = parts[0] + "\n" + text + "\n" + parts[2]
+    if new == "".join(parts):
+        return "unchanged"
+    with open(path, "w") as f:
+        f.write(new)
+    return "changed"
 
 
 # ---------------------------------------------------------------------------
 
-def replace_between_markers(path, text):
-    try:
-        s = open(path).read()
-    except OSError:
-        return False
-    if BEGIN not in s or END not in s:
-        return False
-    a, b = s.index(BEGIN) + len(BEGIN), s.index(END)
-    new = s[:a] + "\n" + text + "\n" + s[b:]
-    if new != s:
-        with open(path, "w") as f:
-            f.write(new)
-    return True
+def usage(msg=""):
+    sys.exit((msg + "\n" if msg else "") +
+             "usage: python3 bench/report.py [RESULTS.json] [--out DIR] [--no-readme]\n"
+             "       python3 bench/report.py --check [RESULTS.json]")
 
 
 def main():
-    args = sys.argv[1:]
-    mode = "tiny" if "--tiny" in args else "quick" if os.environ.get("BENCH_QUICK", "0") not in ("", "0") else "full"
-    # Only full runs write bench/results/ (committed) and the README table;
-    # quick runs write build/bench/quick-results/.
-    out = os.path.join(ROOT, "bench", "results") if mode == "full" else os.path.join(BIN, "%s-results" % mode)
-    if "--out" in args:
-        out = os.path.abspath(args[args.index("--out") + 1])
+    args, path, out, no_readme, check = sys.argv[1:], None, None, False, False
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--out" and i + 1 < len(args):
+            out, i = os.path.abspath(args[i + 1]), i + 1
+        elif a == "--no-readme":
+            no_readme = True
+        elif a == "--check":
+            check = True
+        elif not a.startswith("-") and path is None:
+            path = a
+        else:
+            usage("bench/report.py: unexpected argument %r" % a)
+        i += 1
+    shown = path or os.path.relpath(default_json())
+    path = os.path.abspath(path or default_json())
+    if not os.path.exists(path):
+        sys.exit("bench/report.py: %s is missing: run python3 bench/measure.py first (make bench does)" % shown)
+    run = load(path)
+    out = out or os.path.dirname(path)
+    rows, verdicts = build_table(run["data"], run["fails"])
+    table = markdown_table(run, rows)
+    # The README tables are a full run's, from the committed bench/results/.
+    official = run["mode"] == "full" and out == RESULTS and not no_readme
+
+    if check:
+        if run["mode"] != "full":
+            usage("bench/report.py --check: %s is a %s run's; the README tables are a full run's"
+                  % (os.path.relpath(path), run["mode"]))
+        want, stale = readme_block(run, table), []
+        for readme in READMES:
+            parts = between_markers(readme)
+            if parts is not None and parts[1] != "\n" + want + "\n":
+                stale.append(os.path.relpath(readme, ROOT))
+        if stale:
+            print("bench/report.py: the table in %s is not what %s gives (make bench-report writes it)"
+                  % (" and ".join(stale), os.path.relpath(path, ROOT)))
+            sys.exit(1)
+        print("bench/report.py: the README tables are what %s gives" % os.path.relpath(path, ROOT))
+        return
+
     os.makedirs(out, exist_ok=True)
-    for v in ([] if "--from-json" in args else VARIANTS):
-        if not os.path.exists(os.path.join(BIN, v, "bench_hot")):
-            sys.exit("bench/run.py: build/bench/%s is missing: run sh bench/build.sh (make bench does)" % v)
-    print("bench: mode %s, results in %s" % (mode, os.path.relpath(out, ROOT)), flush=True)
-    if "--from-json" in args:
-        # Only the report again, from the numbers of an earlier run.
-        saved = json.load(open(args[args.index("--from-json") + 1]))
-        mode, rounds, fails, notes, info = (saved[k] for k in ("mode", "rounds", "fails", "notes", "machine"))
-        data = {v: {k: {int(r): x for r, x in d.items()} for k, d in saved["data"].get(v, {}).items()}
-                for v in ALL_VARIANTS}
-    else:
-        load0 = open("/proc/loadavg").read().split()[:3]
-        data, fails, notes, rounds = run_all(mode)
-        info = machine_info()
-        info["loadavg0"] = " ".join(load0)
-    rows, verdicts = build_table(data, fails)
+    print("bench report: %s (%s run, %s, commit %s) into %s" % (
+        os.path.relpath(path, ROOT), run["mode"], run["date"], run["commit"], os.path.relpath(out, ROOT)), flush=True)
     title = "splitstack vs libgcc's runtime: median of %d rounds, %s, commit %s" % (
-        rounds, info["date"], info["commit"])
-    png, plot_msg = plot(out, rows, title)
-    write_report(out, mode, data, fails, notes, rounds, plot_msg, rows, verdicts, info)
-    table = markdown_table(rows)
+        run["rounds"], run["date"], run["commit"])
+    old_png = os.path.exists(os.path.join(out, "ratios.png"))
+    made, plot_msg = plot(out, rows, title)
+    write_report(out, run, rows, verdicts, plot_msg)
     print()
     print(table)
     print()
-    for line in open(os.path.join(out, "results.md")).read().split("## Targets")[1].split("## Plot")[0].strip().splitlines():
+    for line in target_lines(run, verdicts):
         print(line)
     print()
-    print(plot_msg.splitlines()[-1] if png else plot_msg)
-    print("report: %s%s" % (os.path.relpath(os.path.join(out, "results.md"), ROOT),
-                            ", plot: " + os.path.relpath(png, ROOT) if png else ""))
-    if mode == "full" and "--no-readme" not in args and out == os.path.join(ROOT, "bench", "results"):
-        stamp = "Latest `make bench` (%s run, %s, commit %s; full report: bench/results/results.md):\n\n" % (
-            mode, info["date"], info["commit"])
-        for readme in (os.path.join(ROOT, "bench", "README.md"), os.path.join(ROOT, "README.md")):
-            if replace_between_markers(readme, stamp + table):
-                print("table copied into %s" % os.path.relpath(readme, ROOT))
+    if made:
+        print("plot: %s (gnuplot)" % os.path.relpath(os.path.join(out, "ratios.png"), ROOT))
+    else:
+        # Said on stderr too, so that it is seen when stdout goes to a log.
+        msg = plot_msg.replace("**", "").replace("`", "")
+        print(msg)
+        print("bench/report.py: " + msg, file=sys.stderr)
+        if old_png:
+            print("bench/report.py: the ratios.png of an earlier report was removed (not made from this "
+                  "results.json)", file=sys.stderr)
+    print("report: %s" % os.path.relpath(os.path.join(out, "results.md"), ROOT))
+    if official:
+        for readme in READMES:
+            done = replace_between_markers(readme, readme_block(run, table))
+            if done:
+                print("table %s in %s" % ("copied" if done == "changed" else "already", os.path.relpath(readme, ROOT)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Runs the benchmark suite against libgcc's runtime and ours; writes raw numbers only.
+
+    python3 bench/measure.py             full run (what `make bench` does), ~5 minutes;
+                                         writes bench/results/results.json
+    BENCH_QUICK=1 python3 bench/measure.py   quick run (under a minute): 3 rounds,
+                                         shorter timings, no 10^6 coroutines; writes
+                                         build/bench/quick-results/results.json
+    python3 bench/measure.py --tiny --out DIR   tiny parameters (bench/smoke.sh)
+
+Then bench/report.py makes the table, the targets' verdicts, results.md and
+the plot from that results.json (`make bench` runs both).  This program
+formats nothing: results.json holds every round's value of every key for
+every runtime, what each program printed besides results, the failures, the
+plan that was run, the machine, the commit and the mode.  Standard library
+only.
+
+Every program under build/bench/{libgcc,ours,ours-so}/ (bench/build.sh) is
+built from the same objects; only the runtime differs.  Each round runs every
+benchmark once per runtime, back to back, the runtimes' order rotating from
+round to round (7 rounds in a full run; 5 and 3 for the big coroutine
+counts).  When valgrind is installed, the instructions of one hot-split call
+are counted under callgrind as well (not in tiny runs).
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bench")
+VARIANTS = ["libgcc", "ours", "ours-so"]
+# ours (.a) again, configured for small segments through its documented
+# environment variables (safe when signal handlers run on an alternate
+# stack); run for the memory benchmark only.
+SMALL = "ours-small"
+SMALL_ENV = {"SPLITSTACK_MIN_SEGMENT": "512", "SPLITSTACK_RESERVE": "1024"}
+ALL_VARIANTS = VARIANTS + [SMALL]
+# What results.json looks like; bench/report.py also reads format 1 (no
+# "format" key: bench/run.py's results.json, before the split).
+FORMAT = 2
+
+
+def default_out(mode):
+    """Only full runs write bench/results/ (committed); the others
+    build/bench/MODE-results/.  bench/report.py uses the same rule."""
+    return os.path.join(ROOT, "bench", "results") if mode == "full" else os.path.join(BIN, "%s-results" % mode)
+
+
+# ---------------------------------------------------------------------------
+# What to run
+
+def plan(mode):
+    """(program, args, env, rounds, variants) per benchmark, for mode full/quick/tiny."""
+    if mode == "tiny":
+        env = {"BENCH_MIN_TIME": "0.005", "BENCH_DEPTH": "20000", "BENCH_THREADS": "50"}
+        mem = [("1000", 1)]
+        rounds = 1
+    elif mode == "quick":
+        env = {"BENCH_MIN_TIME": "0.1", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "3000"}
+        mem = [("10000", 3), ("100000", 3)]
+        rounds = 3
+    else:
+        env = {"BENCH_MIN_TIME": "0.25", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "10000"}
+        mem = [("10000", 5), ("100000", 5), ("1000000", 3)]
+        rounds = 7
+    benches = [
+        ("bench_hot", [], env, rounds, VARIANTS),
+        ("bench_ctx", [], env, rounds, VARIANTS),
+        ("bench_recursion", [], env, rounds, VARIANTS),
+        ("bench_threads", [], env, rounds, VARIANTS),
+    ]
+    for n, r in mem:
+        benches.append(("bench_memory", [n], env, r, ALL_VARIANTS))
+    return benches, rounds
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+def run_one(prog, args, env, variant, timeout):
+    exe = os.path.join(BIN, "ours" if variant == SMALL else variant, prog)
+    e = dict(os.environ)
+    e.update(env)
+    if variant == SMALL:
+        e.update(SMALL_ENV)
+    t0 = time.time()
+    try:
+        p = subprocess.run([exe] + args, env=e, capture_output=True, text=True, timeout=timeout)
+        out, err, rc = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired as ex:
+        out = ex.stdout.decode() if isinstance(ex.stdout, bytes) else (ex.stdout or "")
+        err, rc = "timed out after %ds" % timeout, "timeout"
+    results, fails, notes, progress = {}, {}, [], None
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0] == "result":
+            results[f[1]] = float(f[2])
+        elif len(f) >= 3 and f[0] == "fail":
+            fails[f[1]] = " ".join(f[2:])
+        elif line.startswith("# progress "):
+            progress = int(f[2])
+        elif line.startswith("# "):
+            notes.append(line[2:])
+    if rc != 0:
+        why = "exit status %s" % rc if not isinstance(rc, int) or rc > 0 else "killed by signal %d" % -rc
+        last = [l for l in err.splitlines() if l.strip()]
+        if last:
+            why += ": " + last[-1].strip()
+        key = "mem.%s" % args[0] if prog == "bench_memory" else prog
+        if prog == "bench_memory":
+            why = "failed at %s coroutines: %s" % (progress if progress is not None else "?", why)
+        fails.setdefault(key, why)
+    return results, fails, notes, time.time() - t0
+
+
+def instructions_per_call(variant, mode_name):
+    """Instructions per hot-split call (bench_hot's BENCH_HOT_COUNT under
+    callgrind, at two counts: the difference removes start-up and exit)."""
+    counts = []
+    for n in (50000, 100000):
+        out = "/tmp/bench-callgrind.%d.out" % os.getpid()
+        env = dict(os.environ, BENCH_HOT_MODES=mode_name, BENCH_HOT_COUNT=str(n))
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                            os.path.join(BIN, variant, "bench_hot")], env=env, capture_output=True, text=True)
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
+        m = re.search(r"Collected : (\d+)", p.stderr)
+        if p.returncode != 0 or not m:
+            return None
+        counts.append(int(m.group(1)))
+    return (counts[1] - counts[0]) / 50000.0
+
+
+def run_callgrind():
+    """Deterministic instruction counts (no timing noise), when valgrind is here."""
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed: no instruction counts", flush=True)
+        return {v: {} for v in VARIANTS}
+    res = {v: {} for v in VARIANTS}
+    for v in VARIANTS:
+        for m in ("noblock", "floor"):
+            x = instructions_per_call(v, m)
+            if x is not None:
+                res[v]["insn.hot.%s" % m] = {0: x}
+        print("callgrind  %-8s instructions per call: %s" % (
+            v, ", ".join("%s %.0f" % (k.split(".")[-1], x[0]) for k, x in res[v].items())), flush=True)
+    return res
+
+
+def run_all(mode):
+    benches, rounds = plan(mode)
+    data = {v: {} for v in ALL_VARIANTS}
+    fails = {v: {} for v in ALL_VARIANTS}
+    notes = {v: set() for v in ALL_VARIANTS}
+    maxr = max(b[3] for b in benches)
+    t_start = time.time()
+    for r in range(maxr):
+        for prog, args, env, nrounds, variants in benches:
+            if r >= nrounds:
+                continue
+            k = r % len(variants)
+            for v in variants[k:] + variants[:k]:
+                res, fl, nt, dt = run_one(prog, args, env, v, timeout=600 if mode == "full" else 300)
+                for key, x in res.items():
+                    data[v].setdefault(key, {})[r] = x
+                for key, why in fl.items():
+                    fails[v].setdefault(key, why)
+                notes[v].update(nt)
+                tag = " ".join([prog] + args)
+                print("round %d/%d  %-22s %-8s %5.1fs  %s" % (
+                    r + 1, nrounds, tag, v, dt,
+                    "FAILED: " + "; ".join(fl.values()) if fl else "%d results" % len(res)), flush=True)
+    callgrind = mode != "tiny" and bool(shutil.which("valgrind"))
+    if mode != "tiny":
+        for v, d in run_callgrind().items():
+            data[v].update(d)
+    seconds = time.time() - t_start
+    print("ran for %.0f s" % seconds, flush=True)
+    return data, fails, {v: sorted(n) for v, n in notes.items()}, rounds, benches, callgrind, seconds
+
+
+def machine_info():
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+        except OSError:
+            return ""
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    return {
+        "cpu": "%s, %s cores" % (cpu, os.cpu_count()),
+        "arch": platform.machine(),
+        "kernel": platform.release(),
+        "page_size": os.sysconf("SC_PAGE_SIZE"),
+        "gcc": sh("gcc --version | head -1"),
+        "gold": sh("ld.gold --version | head -1"),
+        "valgrind": sh("valgrind --version 2>/dev/null"),
+        "linkers": {v: open(os.path.join(BIN, v, "LINKER")).read().strip()
+                    for v in VARIANTS if os.path.exists(os.path.join(BIN, v, "LINKER"))},
+        "max_map_count": sh("cat /proc/sys/vm/max_map_count"),
+        "loadavg": sh("cut -d' ' -f1-3 /proc/loadavg"),
+        "rewritten": {v: open(os.path.join(BIN, v, "REWRITTEN")).read().strip()
+                      for v in VARIANTS if os.path.exists(os.path.join(BIN, v, "REWRITTEN"))},
+    }
+
+
+def commit():
+    def git(*a):
+        p = subprocess.run(["git"] + list(a), capture_output=True, text=True, cwd=ROOT)
+        return p.stdout.strip() if p.returncode == 0 else ""
+    c = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "src", "asm", "Cargo.toml", "build.rs"):
+        c += " (with local changes)"
+    return c
+
+
+def main():
+    args = sys.argv[1:]
+    unknown = [a for i, a in enumerate(args) if a not in ("--tiny", "--out") and (i == 0 or args[i - 1] != "--out")]
+    if unknown or (args and args[-1] == "--out"):
+        sys.exit("usage: python3 bench/measure.py [--tiny] [--out DIR]   (BENCH_QUICK=1 for a quick run)")
+    mode = "tiny" if "--tiny" in args else "quick" if os.environ.get("BENCH_QUICK", "0") not in ("", "0") else "full"
+    out = os.path.abspath(args[args.index("--out") + 1]) if "--out" in args else default_out(mode)
+    for v in VARIANTS:
+        if not os.path.exists(os.path.join(BIN, v, "bench_hot")):
+            sys.exit("bench/measure.py: build/bench/%s is missing: run sh bench/build.sh (make bench does)" % v)
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "results.json")
+    print("bench: mode %s, raw results into %s" % (mode, os.path.relpath(path, ROOT)), flush=True)
+    start = datetime.datetime.now(datetime.timezone.utc)
+    load0 = open("/proc/loadavg").read().split()[:3]
+    data, fails, notes, rounds, benches, callgrind, seconds = run_all(mode)
+    info = machine_info()
+    info["loadavg0"] = " ".join(load0)
+    saved = {
+        "format": FORMAT,
+        "mode": mode,
+        "commit": commit(),
+        "date": start.strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": round(seconds, 1),
+        "rounds": rounds,
+        "plan": [{"program": p, "args": a, "env": e, "rounds": n, "variants": vs} for p, a, e, n, vs in benches],
+        "small_env": SMALL_ENV,
+        "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")},
+        "callgrind": callgrind,
+        "machine": info,
+        # data[variant][key][round] = value, as the program printed it
+        "data": data,
+        "fails": fails,
+        "notes": notes,
+    }
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(saved, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    print("raw results: %s (the report: python3 bench/report.py %s)" % (
+        os.path.relpath(path, ROOT), os.path.relpath(path, os.getcwd())), flush=True)
+
+
+if __name__ == "__main__":
+    main()
