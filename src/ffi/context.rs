@@ -294,6 +294,15 @@ unsafe fn original_stack_chain(c: &SplitstackContext, isp: *mut InitialSp) -> *m
     }
 }
 
+/// Reports a failed makecontext (out of line: its message buffer must not
+/// sit in `__splitstack_makecontext`'s frame, which the caller's stack
+/// holds).
+#[cold]
+#[inline(never)]
+fn makecontext_failed(e: &crate::alloc::AllocError) {
+    e.describe(Msg::new().s("__splitstack_makecontext: ")).emit();
+}
+
 #[cold]
 #[inline(never)]
 fn set_bad(ctx: *mut SplitstackContext, seg: *mut StackSegment, why: &str) -> ! {
@@ -330,7 +339,7 @@ pub unsafe extern "C" fn __splitstack_makecontext(
         let seg = match chain::alloc(stack_size, 1) {
             Ok(s) => s,
             Err(e) => {
-                e.describe(Msg::new().s("__splitstack_makecontext: ")).emit();
+                makecontext_failed(&e);
                 ctx.write(SplitstackContext::empty());
                 return ptr::null_mut();
             }

@@ -28,7 +28,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 B=${1:-$ROOT/build}
 T=$B/tests/asan
-C=$ROOT/tests/c
+C=$ROOT/tests/c/x86_64
 TIMEOUT=${ASAN_TIMEOUT:-120}
 mkdir -p "$T"
 TESTS=${ASAN_TESTS-"t_recursion t_coroutines t_threads t_thread_exit_deep t_exceptions t_alloca t_longjmp"}

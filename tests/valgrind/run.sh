@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 B=${1:-$ROOT/build}
 T=$B/tests/valgrind
-C=$ROOT/tests/c
+C=$ROOT/tests/c/x86_64
 JOBS=${VG_JOBS:-2}
 TIMEOUT=${VG_TIMEOUT:-300}
 mkdir -p "$T"
