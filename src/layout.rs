@@ -93,7 +93,7 @@ pub struct InitialSp {
 }
 
 /// Size classes the per-thread cache keeps (see alloc/).
-pub(crate) const MAX_CLASSES: usize = 64;
+pub(crate) const MAX_CLASSES: usize = 80;
 
 /// The runtime's own per-thread state: a hidden TLS block defined in the
 /// assembly (`splitstack_thread`, SS_THREAD_BLOCK_SIZE bytes, zero in a

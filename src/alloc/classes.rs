@@ -4,6 +4,9 @@ use crate::config;
 use crate::layout::MAX_CLASSES;
 use core::sync::atomic::{AtomicUsize, Ordering::*};
 
+/// The largest class: bigger segments are mapped on their own.
+pub const MAX_CLASS_BYTES: usize = 64 << 20;
+
 struct Classes {
     n: AtomicUsize,
     size: [AtomicUsize; MAX_CLASSES],
@@ -13,8 +16,9 @@ static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { Atomi
 
 /// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
 /// the page (sub-page classes: slabs), whole pages up to 16 pages, then
-/// doubling up to 1 MiB (or 64 pages).  At most 25 + 4 + 16 + 6 classes
-/// for pages of 4 to 64 KiB.  Idempotent (threads racing here store the
+/// four per doubling up to [`MAX_CLASS_BYTES`]: 80 classes with 4 KiB
+/// pages, 74 with 16 KiB, 68 with 64 KiB (a unit test checks that they
+/// fit `MAX_CLASSES`).  Idempotent (threads racing here store the
 /// same values; `n` is published last).
 ///
 /// Runs on the first segment allocation, i.e. inside the `__morestack`
@@ -49,11 +53,16 @@ fn init_classes() {
     for p in 1..=16 {
         push(p * page, &mut n);
     }
-    let limit = (1usize << 20).max(64 * page);
-    let mut s = 32 * page;
-    while s <= limit {
-        push(s, &mut n);
-        s *= 2;
+    // Four classes per doubling from 16 pages up to 64 MiB: a segment of
+    // any size a program asks for (gold's 1 MiB non-split demand
+    // included) comes from a class, and is cached and reused, with at most
+    // a quarter of it unused address space (never resident).
+    let mut base = 16 * page;
+    while base < MAX_CLASS_BYTES {
+        for q in 1..=4 {
+            push(base + q * base / 4, &mut n);
+        }
+        base *= 2;
     }
     CLASSES.n.store(n, Release);
 }
@@ -104,6 +113,9 @@ mod tests {
             }
         }
         assert_eq!(class_for(1), Some((0, class_size(0))));
+        assert_eq!(class_size(n - 1), MAX_CLASS_BYTES);
+        // gold's non-split demand (1 MiB more than the frame) has a class.
+        assert!(class_for((1 << 20) + 4096).is_some());
         assert_eq!(class_for(class_size(n - 1) + 1), None);
     }
 }

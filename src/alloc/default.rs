@@ -24,7 +24,7 @@ use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
 const CHUNK: usize = 8 << 20;
 
 /// Bytes a thread keeps in its own cache before using the pool.
-const THREAD_CACHE_MAX: usize = 2 << 20;
+const THREAD_CACHE_MAX: usize = 8 << 20;
 
 /// Runs `f(tb, nested)` with the calling thread's busy flag set: `nested`
 /// says that the thread was already inside the allocator (this is a
@@ -80,10 +80,10 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
         }
         // 2. The pool.
         if let Some(mut p) = pool::lock(nested) {
-            if let Some(seg) = p.take(class) {
+            if let Some((seg, cold)) = p.take(class) {
                 drop(p);
                 // A cold block's pages are already back with the OS.
-                if !pool::is_cold(seg) {
+                if !cold {
                     stats::cached_resident_sub(size);
                 }
                 stats::cached_delta(-1);

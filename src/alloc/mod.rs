@@ -273,6 +273,11 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         // SAFETY: the header lies in memory the map records as ours
         // (mapped: the caller's promise).
         let size = unsafe { (*seg).size };
+        if size == 0 {
+            // What a block reads as once its pages went back to the OS
+            // (the pool's cold blocks), or memory never handed out.
+            return SegmentKind::Bad("not a live segment (already freed, or never allocated) in this runtime's stack memory");
+        }
         if !(META_BYTES..=MAX_PLAUSIBLE_SIZE).contains(&size) {
             return SegmentKind::Bad("corrupt segment header (impossible size) in this runtime's stack memory");
         }
@@ -282,10 +287,10 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         }
         // SAFETY: the meta lies in memory the map records as ours, so does
         // the header.
-        let (magic, cold) = unsafe { ((*meta::at(seg, size + HEADER)).magic, pool::is_cold(seg)) };
+        let magic = unsafe { (*meta::at(seg, size + HEADER)).magic };
         return if magic == meta::live_magic(seg) {
             SegmentKind::Ours
-        } else if magic == meta::free_magic(seg) || cold {
+        } else if magic == meta::free_magic(seg) {
             SegmentKind::Bad("already freed (its context was released, or this is a copy of a released context)")
         } else if libgcc_shaped(a, size) {
             // A libgcc copy frees a segment of ours that is too small for

@@ -1,7 +1,8 @@
 //! The default allocator's process-wide pool: free blocks per size class
 //! under one lock (blocks freed by exiting threads are reused by others),
-//! the unused ends of exited threads' chunks, cold blocks (pages given
-//! back beyond the cache's high-water mark), and the deferred list: the
+//! kept as stacks of addresses in index pages of their own; the unused
+//! ends of exited threads' chunks; cold blocks (every page given back
+//! beyond the cache's high-water mark); and the deferred list: the
 //! blocks whose free found everything busy (a push-only list the next
 //! pool or slab user drains).
 
@@ -9,25 +10,69 @@ use super::meta;
 use crate::layout::{StackSegment, HEADER, MAX_CLASSES};
 use crate::sync::{self, Guard, Lock};
 use crate::{config, stats, sys};
-use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
 /// What the pool lock guards.
 pub struct Pool {
-    /// Per size class, a LIFO of free blocks linked through `next`.
-    free: [*mut StackSegment; MAX_CLASSES],
+    /// Per size class, the free blocks: a stack of their addresses kept
+    /// out of line, in index pages, so that a block given back to the OS
+    /// (cold) keeps no page resident, not even its header's.
+    free: [*mut IndexPage; MAX_CLASSES],
+    /// Per size class, free blocks linked through their headers' `next`:
+    /// only when no index page could be had (never made cold).
+    overflow: [*mut StackSegment; MAX_CLASSES],
+    /// Emptied index pages, linked through `next`.
+    spare: *mut IndexPage,
+    /// Index memory not handed out yet.
+    index_next: usize,
+    index_end: usize,
     /// The unused ends of exited threads' chunks, linked through their
     /// first word (`[next, end]` at the start of each range).
     remainders: usize,
 }
 
-// SAFETY: the blocks and ranges belong to the pool, not to any thread;
-// whoever holds the lock may use them.
+/// One page of a class's stack of free block addresses.  An entry is the
+/// block's address, with [`COLD_BIT`] set when its pages went back to the
+/// OS.
+#[repr(C)]
+struct IndexPage {
+    /// The page below (older entries), or the next spare page.
+    next: *mut IndexPage,
+    /// Entries in use.
+    len: usize,
+    // The entries follow, up to the end of the page.
+}
+
+/// Set in an index entry: the block's pages are back with the OS.
+const COLD_BIT: usize = 1;
+
+/// Pages of index memory mapped at a time.
+const INDEX_MAP_PAGES: usize = 64;
+
+/// Entries an index page holds.
+fn index_capacity() -> usize {
+    (config::page_size() - core::mem::size_of::<IndexPage>()) / 8
+}
+
+/// The address of entry `i` of an index page.
+fn entry(page: *mut IndexPage, i: usize) -> *mut usize {
+    (page as usize + core::mem::size_of::<IndexPage>() + 8 * i) as *mut usize
+}
+
+// SAFETY: the blocks, index pages and ranges belong to the pool, not to
+// any thread; whoever holds the lock may use them.
 unsafe impl Send for Pool {}
 
 /// The pool (held around fork by the default allocator's handlers).
-pub static POOL: Lock<Pool> = Lock::new(Pool { free: [ptr::null_mut(); MAX_CLASSES], remainders: 0 });
+pub static POOL: Lock<Pool> = Lock::new(Pool {
+    free: [ptr::null_mut(); MAX_CLASSES],
+    overflow: [ptr::null_mut(); MAX_CLASSES],
+    spare: ptr::null_mut(),
+    index_next: 0,
+    index_end: 0,
+    remainders: 0,
+});
 
 /// Free blocks whose free found the pool and the thread cache busy.
 static DEFERRED: AtomicPtr<StackSegment> = AtomicPtr::new(ptr::null_mut());
@@ -42,35 +87,92 @@ pub fn lock(nested: bool) -> Option<Guard<'static, Pool>> {
 }
 
 impl Pool {
-    /// Takes a free block of class `class`.
-    pub fn take(&mut self, class: usize) -> Option<*mut StackSegment> {
-        let head = self.free.get_mut(class)?;
-        if head.is_null() {
+    /// Takes a free block of class `class`, and whether it is cold (its
+    /// pages were given back: none of it is resident, its header and meta
+    /// read as zero).
+    pub fn take(&mut self, class: usize) -> Option<(*mut StackSegment, bool)> {
+        let top = *self.free.get(class)?;
+        if !top.is_null() {
+            // SAFETY: index pages are the pool's, and a page on a class's
+            // stack holds `len` entries (empty pages leave the stack).
+            unsafe {
+                let len = (*top).len - 1;
+                let e = *entry(top, len);
+                (*top).len = len;
+                if len == 0 {
+                    self.free[class] = (*top).next;
+                    (*top).next = self.spare;
+                    self.spare = top;
+                }
+                return Some(((e & !COLD_BIT) as *mut StackSegment, e & COLD_BIT != 0));
+            }
+        }
+        let seg = self.overflow[class];
+        if seg.is_null() {
             return None;
         }
-        let seg = *head;
-        // SAFETY: blocks in the pool are free blocks of ours, headers mapped.
-        *head = unsafe { (*seg).next };
-        Some(seg)
+        // SAFETY: overflow blocks are free blocks of ours, headers resident.
+        self.overflow[class] = unsafe { (*seg).next };
+        Some((seg, false))
     }
 
     /// Puts a free block of `size` bytes into class `class`, making it
-    /// cold (pages but the first returned to the OS) if the cache is over
-    /// its high-water mark.
+    /// cold (every page of it returned to the OS) if the cache is over its
+    /// high-water mark.
     ///
     /// # Safety
-    /// `seg` must be a free block of ours of that class, counted as cached.
+    /// `seg` must be a free block of ours of that class, counted as cached
+    /// resident.
     pub unsafe fn put(&mut self, seg: *mut StackSegment, class: usize, size: usize) {
-        // SAFETY: the caller's promise; its header is mapped.
-        unsafe {
-            if !is_cold(seg) && stats::cached_resident() > config::cache_max() {
-                make_cold(seg, size);
-            }
-            if let Some(head) = self.free.get_mut(class) {
-                (*seg).next = *head;
-                *head = seg;
-            }
+        if class >= MAX_CLASSES {
+            return;
         }
+        let top = self.free[class];
+        // SAFETY: index pages are the pool's; `seg` is the caller's.
+        unsafe {
+            let page = if !top.is_null() && (*top).len < index_capacity() { top } else { self.new_index_page(class) };
+            if page.is_null() {
+                (*seg).next = self.overflow[class];
+                self.overflow[class] = seg;
+                return;
+            }
+            let cold = stats::cached_resident() > config::cache_max() && make_cold(seg, size);
+            *entry(page, (*page).len) = seg as usize | if cold { COLD_BIT } else { 0 };
+            (*page).len += 1;
+        }
+    }
+
+    /// An empty index page pushed on class `class`'s stack (NULL when no
+    /// memory could be mapped).
+    ///
+    /// # Safety
+    /// The pool's index pages must be intact.
+    unsafe fn new_index_page(&mut self, class: usize) -> *mut IndexPage {
+        let psize = config::page_size();
+        let page = if !self.spare.is_null() {
+            let p = self.spare;
+            // SAFETY: spare pages are the pool's.
+            self.spare = unsafe { (*p).next };
+            p
+        } else {
+            if self.index_next + psize > self.index_end {
+                let len = INDEX_MAP_PAGES * psize;
+                let Ok(a) = sys::mmap_anon(len) else { return ptr::null_mut() };
+                stats::os_mapped(len);
+                self.index_next = a;
+                self.index_end = a + len;
+            }
+            let p = self.index_next as *mut IndexPage;
+            self.index_next += psize;
+            p
+        };
+        // SAFETY: a page of index memory nothing else uses.
+        unsafe {
+            (*page).next = self.free[class];
+            (*page).len = 0;
+        }
+        self.free[class] = page;
+        page
     }
 
     /// Leaves `[start, end)`, the unused end of a chunk, for other threads.
@@ -110,37 +212,23 @@ impl Pool {
     }
 }
 
-/// Marks a free block whose pages (but the header's) went back to the OS;
-/// kept in its header's `free_dynamic_allocation`, which nothing reads
-/// while the block is free (its meta page is gone).
-const COLD: usize = 1;
-
-/// Whether a free block of ours gave its pages back.
+/// Returns every whole page of a free block to the OS (its header and
+/// meta included: the pool keeps its address out of line); true when it
+/// did, and the block no longer counts as cached resident.
 ///
 /// # Safety
-/// `seg` must be a block of ours (its header mapped).
-pub unsafe fn is_cold(seg: *mut StackSegment) -> bool {
-    // SAFETY: the caller's promise.
-    unsafe { (*seg).free_dynamic_allocation as usize == COLD }
-}
-
-/// Returns all but the first page of a cached block to the OS.
-///
-/// # Safety
-/// `seg` must be a free block of ours of `size` bytes.
-unsafe fn make_cold(seg: *mut StackSegment, size: usize) {
+/// `seg` must be a free block of ours of `size` bytes that nothing reads
+/// until it is handed out again.
+unsafe fn make_cold(seg: *mut StackSegment, size: usize) -> bool {
     let page = config::page_size();
-    // SAFETY: the block is free: nothing relies on its contents but the
-    // header, which stays.
-    unsafe {
-        if size >= 2 * page
-            && (seg as usize).is_multiple_of(page)
-            && sys::madvise_dontneed(seg as usize + page, size - page).is_ok()
-        {
-            stats::cached_resident_sub(size);
-            (*seg).free_dynamic_allocation = COLD as *mut c_void;
-        }
+    let start = (seg as usize + page - 1) & !(page - 1);
+    let end = (seg as usize + size) & !(page - 1);
+    // SAFETY: the caller's promise: nothing relies on the block's contents.
+    if end > start && unsafe { sys::madvise_dontneed(start, end - start) }.is_ok() {
+        stats::cached_resident_sub(size);
+        return true;
     }
+    false
 }
 
 /// Moves the deferred blocks that belong to no slab into the pool; the
