@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("arch::aarch64", 0),
     ("asan", 0),
     ("config", 0),
+    ("copies", 0),
     ("diag", 0),
     ("segmap", 0),
     ("stats", 0),

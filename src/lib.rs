@@ -55,6 +55,7 @@ compile_error!("build splitstack for the baseline x86-64 target: the __morestack
 pub mod arch;
 pub mod asan;
 pub mod config;
+pub mod copies;
 pub mod diag;
 pub mod segmap;
 pub mod stats;

@@ -15,8 +15,8 @@
 use super::meta::{self, Block, DEDICATED};
 use super::{classes, os, pool, slab};
 use crate::diag::Msg;
-use crate::layout::{StackSegment, ThreadBlock, MAX_CLASSES};
-use crate::{config, stats, sync, thread_state};
+use crate::layout::{StackSegment, ThreadBlock, HEADER, MAX_CLASSES, META_BYTES};
+use crate::{config, copies, stats, sync, thread_state};
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
 
@@ -93,29 +93,98 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
         // 3. Carve from this thread's chunk (a nested caller takes a chunk
         //    of its own rather than racing the interrupted carve), or from
         //    what an exited thread left of its own, or from a new chunk.
-        let align = if size >= config::page_size() { config::page_size() } else { 16 };
+        let packed = pack();
         if !nested {
-            let start = ((*tb).bump_ptr + align - 1) & !(align - 1);
+            let start = place((*tb).bump_ptr, size, packed);
             if (*tb).bump_ptr != 0 && start + size <= (*tb).bump_end {
                 (*tb).bump_ptr = start + size;
                 return Ok(block(start));
             }
-            let remainder = pool::lock(false).and_then(|mut p| p.take_remainder(size, align));
+            let remainder = pool::lock(false).and_then(|mut p| p.take_remainder(size, |r| place(r, size, packed)));
             if let Some((start, end)) = remainder {
+                if packed {
+                    fence_below(start, start & !(config::page_size() - 1));
+                    fence_above((*tb).bump_ptr, (*tb).bump_end);
+                }
                 (*tb).bump_ptr = start + size;
                 (*tb).bump_end = end;
                 return Ok(block(start));
             }
         }
-        let len = config::page_round(CHUNK.max(size * 4)).ok_or(libc::ENOMEM)?;
+        let len = config::page_round(CHUNK.max(size * 4).saturating_add(config::page_size())).ok_or(libc::ENOMEM)?;
         let chunk = os::map(len)?;
+        let start = place(chunk, size, packed);
+        if packed {
+            fence_below(start, chunk);
+        }
         if !nested {
-            (*tb).bump_ptr = chunk + size;
+            if packed {
+                fence_above((*tb).bump_ptr, (*tb).bump_end);
+            }
+            (*tb).bump_ptr = start + size;
             (*tb).bump_end = chunk + len;
         }
         // (A nested caller leaves the rest of its chunk to no one: rare, a
         // signal handler splitting while its thread allocates.)
-        Ok(block(chunk))
+        Ok(block(start))
+    }
+}
+
+/// Whether blocks of a page or more are packed: each placed so that its
+/// header lies in the last [`HEADER_SLOT`] bytes of a page, the page that
+/// holds the top of the block carved before it.  An idle coroutine then
+/// keeps one page resident (its top page, which also holds the next
+/// block's header) instead of two.  Only when no libgcc runtime copy was
+/// loaded at start-up (such a copy frees segments with `munmap`, which
+/// needs them page-aligned: see copies.rs).
+#[inline]
+fn pack() -> bool {
+    copies::alone()
+}
+
+/// Where a packed block's header starts, below a page boundary.
+pub const HEADER_SLOT: usize = 64;
+
+/// The first address at or above `p` where a block of `size` bytes goes:
+/// 16-byte aligned below a page (slabs place those), else page-aligned,
+/// or (packed) [`HEADER_SLOT`] bytes below a page boundary.
+fn place(p: usize, size: usize, packed: bool) -> usize {
+    let page = config::page_size();
+    if size < page {
+        (p + 15) & !15
+    } else if packed {
+        ((p + HEADER_SLOT + page - 1) & !(page - 1)) - HEADER_SLOT
+    } else {
+        (p + page - 1) & !(page - 1)
+    }
+}
+
+/// Marks the unused bytes below a packed block placed at `start` (the
+/// padding at the start of a chunk or remainder, from `floor`) as a cold
+/// block's top would be marked, so that the block's header page can go
+/// back to the OS when the block goes cold (`pool::make_cold`).
+///
+/// # Safety
+/// `[floor, start)` must be unused memory of ours.
+unsafe fn fence_below(start: usize, floor: usize) {
+    let m = start.wrapping_sub(META_BYTES);
+    if m >= floor && !start.is_multiple_of(config::page_size()) {
+        // SAFETY: the caller's promise; 8-byte aligned.
+        unsafe { *(m as *mut usize) = pool::cold_meta_mark(m) };
+    }
+}
+
+/// Marks the unused end `[p, end)` of a chunk a thread leaves for a new
+/// one as a cold block's header would be marked, so that the top page of
+/// the block below it can go back to the OS when that block goes cold.
+///
+/// # Safety
+/// `[p, end)` must be the calling thread's bump region (or `p` 0).
+unsafe fn fence_above(p: usize, end: usize) {
+    if p != 0 && end >= p + HEADER && p.is_multiple_of(16) {
+        // SAFETY: the caller's promise: unused memory of ours, no block
+        // will be carved there.
+        unsafe { pool::mark_cold_header(p as *mut StackSegment) };
     }
 }
 

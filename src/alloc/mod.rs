@@ -290,7 +290,7 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         let magic = unsafe { (*meta::at(seg, size + HEADER)).magic };
         return if magic == meta::live_magic(seg) {
             SegmentKind::Ours
-        } else if magic == meta::free_magic(seg) {
+        } else if magic == meta::free_magic(seg) || magic == pool::cold_meta_mark(end - META_BYTES) {
             SegmentKind::Bad("already freed (its context was released, or this is a copy of a released context)")
         } else if libgcc_shaped(a, size) {
             // A libgcc copy frees a segment of ours that is too small for

@@ -7,9 +7,10 @@
 //! pool or slab user drains).
 
 use super::meta;
-use crate::layout::{StackSegment, HEADER, MAX_CLASSES};
+use crate::layout::{StackSegment, HEADER, MAX_CLASSES, META_BYTES};
+use core::ffi::c_void;
 use crate::sync::{self, Guard, Lock};
-use crate::{config, stats, sys};
+use crate::{config, segmap, stats, sys};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 
@@ -188,9 +189,10 @@ impl Pool {
         self.remainders = start;
     }
 
-    /// A remainder with room for one `size` block at `align`, as
-    /// (start, end).
-    pub fn take_remainder(&mut self, size: usize, align: usize) -> Option<(usize, usize)> {
+    /// A remainder with room for one `size` block placed by `place` (the
+    /// block's start in a range that starts at its argument), as (the
+    /// block's start, the range's end).
+    pub fn take_remainder(&mut self, size: usize, place: impl Fn(usize) -> usize) -> Option<(usize, usize)> {
         let mut prev: *mut usize = &mut self.remainders;
         let mut r = self.remainders;
         while r != 0 {
@@ -199,7 +201,7 @@ impl Pool {
             unsafe {
                 let next = *(r as *const usize);
                 let end = *((r + 8) as *const usize);
-                let start = (r + align - 1) & !(align - 1);
+                let start = place(r);
                 if start + size <= end {
                     *prev = next;
                     return Some((start, end));
@@ -216,19 +218,66 @@ impl Pool {
 /// meta included: the pool keeps its address out of line); true when it
 /// did, and the block no longer counts as cached resident.
 ///
+/// A packed block (see `default::pack`) shares its header's page with the
+/// top of the block below it, and its top page with the header of the
+/// block above it.  It marks itself cold in its header and its meta, and
+/// gives a shared page back too when the neighbour on that page is marked
+/// cold: neither holds anything live there, and both are in the pool,
+/// whose lock the caller holds, so neither can be handed out meanwhile.
+///
 /// # Safety
 /// `seg` must be a free block of ours of `size` bytes that nothing reads
-/// until it is handed out again.
+/// until it is handed out again; the pool must be held.
 unsafe fn make_cold(seg: *mut StackSegment, size: usize) -> bool {
     let page = config::page_size();
-    let start = (seg as usize + page - 1) & !(page - 1);
-    let end = (seg as usize + size) & !(page - 1);
-    // SAFETY: the caller's promise: nothing relies on the block's contents.
+    let (lo, hi) = (seg as usize, seg as usize + size);
+    let mut start = (lo + page - 1) & !(page - 1);
+    let mut end = hi & !(page - 1);
+    // SAFETY: the block's header and meta are the caller's; a neighbour's
+    // is read only inside memory the segment map records as ours, and a
+    // page is dropped only when both blocks on it are cold pool blocks.
+    unsafe {
+        mark_cold_header(seg);
+        *(meta::at(seg, size) as *mut usize) = cold_meta_mark(hi - META_BYTES);
+        if !lo.is_multiple_of(page) && *((lo - META_BYTES) as *const usize) == cold_meta_mark(lo - META_BYTES) {
+            start = lo & !(page - 1);
+        }
+        if !hi.is_multiple_of(page)
+            && segmap::contains_range(hi, HEADER)
+            && (*(hi as *const StackSegment)).free_dynamic_allocation as usize == cold_header_mark(hi)
+        {
+            end = (hi + page - 1) & !(page - 1);
+        }
+    }
+    // SAFETY: the caller's promise: nothing relies on the block's contents,
+    // nor on a cold neighbour's.
     if end > start && unsafe { sys::madvise_dontneed(start, end - start) }.is_ok() {
         stats::cached_resident_sub(size);
         return true;
     }
     false
+}
+
+/// What a cold block's header holds in `free_dynamic_allocation` (which
+/// nothing else reads while the block is free), at header address `a`.
+fn cold_header_mark(a: usize) -> usize {
+    0x434f_4c44_4845_4144 ^ a
+}
+
+/// Marks the header at `seg` cold (a cold block's, or the unused end of a
+/// chunk).
+///
+/// # Safety
+/// `seg` must be a cold block of ours or unused memory of ours with room
+/// for a header.
+pub unsafe fn mark_cold_header(seg: *mut StackSegment) {
+    // SAFETY: the caller's promise.
+    unsafe { (*seg).free_dynamic_allocation = cold_header_mark(seg as usize) as *mut c_void };
+}
+
+/// What a cold block's meta holds in its magic word, at meta address `m`.
+pub fn cold_meta_mark(m: usize) -> usize {
+    0x434f_4c44_4d45_5441 ^ m
 }
 
 /// Moves the deferred blocks that belong to no slab into the pool; the

@@ -4,7 +4,7 @@
 
 use crate::diag::Msg;
 use crate::layout::StackSegment;
-use crate::{chain, config, sys, thread, thread_state};
+use crate::{chain, config, copies, sys, thread, thread_state};
 use core::ffi::c_void;
 use core::ptr;
 
@@ -61,6 +61,9 @@ pub extern "C" fn __morestack_make_guard(stack: *mut c_void, size: usize) -> *mu
 #[no_mangle]
 pub extern "C" fn __generic_morestack_set_initial_sp(sp: *mut c_void, len: usize) {
     config::init();
+    // The first call is the process's (a constructor): the loaded objects
+    // are all mapped and relocated.
+    copies::scan();
     thread::init();
     let isp = thread_state::initial_sp();
     // SAFETY: the calling thread's record.
