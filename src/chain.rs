@@ -16,7 +16,7 @@ use crate::arch::current::SS_FRAME_BELOW_ARGS;
 use crate::diag::Msg;
 use crate::layout::StackSegment;
 use crate::runtime_stack::on_runtime_stack;
-use crate::{asan, config, stats, thread_state, valgrind};
+use crate::{asan, config, context_sizing, stats, thread_state, valgrind};
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicPtr, Ordering::*};
 
@@ -126,6 +126,7 @@ pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize
             unsafe {
                 let next = (*seg).next;
                 alloca::free_list(alloca_list(seg));
+                context_sizing::released(seg);
                 alloc::free_segment_here(seg);
                 seg = next;
             }
@@ -194,7 +195,7 @@ unsafe fn copy_args(from: *const u8, to: *mut u8, n: usize) {
 /// # Safety
 /// The thread's chain must be intact (segments of ours or libgcc's).
 #[inline(always)]
-unsafe fn enter_next(need: usize) -> *mut StackSegment {
+unsafe fn enter_next(need: usize, sp: usize) -> *mut StackSegment {
     let cur_var = thread_state::current();
     let cur = cur_var.load(Relaxed);
     let link: &AtomicPtr<StackSegment> = if cur.is_null() {
@@ -210,7 +211,7 @@ unsafe fn enter_next(need: usize) -> *mut StackSegment {
         next
     } else {
         // SAFETY: as above.
-        unsafe { link_new(cur, link, need) }
+        unsafe { link_new(cur, link, need, sp) }
     };
     cur_var.store(seg, Release);
     compiler_fence(SeqCst);
@@ -228,16 +229,26 @@ unsafe fn enter_next(need: usize) -> *mut StackSegment {
 /// As [`enter_next`]; `link` is `cur`'s link word.
 #[inline(never)]
 #[cold]
-unsafe fn link_new(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, need: usize) -> *mut StackSegment {
+unsafe fn link_new(
+    cur: *mut StackSegment,
+    link: &AtomicPtr<StackSegment>,
+    need: usize,
+    sp: usize,
+) -> *mut StackSegment {
     let mut out = ptr::null_mut();
     // SAFETY: the caller's promise.
-    on_runtime_stack(|| out = unsafe { link_new_here(cur, link, need) });
+    on_runtime_stack(|| out = unsafe { link_new_here(cur, link, need, sp) });
     out
 }
 
 /// # Safety
 /// As [`link_new`], on the runtime stack.
-unsafe fn link_new_here(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, need: usize) -> *mut StackSegment {
+unsafe fn link_new_here(
+    cur: *mut StackSegment,
+    link: &AtomicPtr<StackSegment>,
+    need: usize,
+    sp: usize,
+) -> *mut StackSegment {
     // SAFETY: segments of the thread's chain are live; a fresh segment is
     // ours until it is published by the compare-and-swap.
     unsafe {
@@ -249,6 +260,9 @@ unsafe fn link_new_here(cur: *mut StackSegment, link: &AtomicPtr<StackSegment>, 
             }
             // Too small or none: put a new one in front of it (a smaller
             // cached segment stays usable deeper in the chain).
+            if !cur.is_null() {
+                context_sizing::overflowed(cur, top(cur).saturating_sub(sp), need);
+            }
             let fresh = alloc_or_die(need, depth);
             (*fresh).prev = cur;
             (*fresh).next = next;
@@ -294,7 +308,7 @@ pub unsafe fn grow(need: usize, old_stack: *mut u8, arg_bytes: usize) -> (*mut S
     let args = arg_bytes.saturating_add(31) & !31;
     // SAFETY: the caller's promise; the entered segment is ours to write.
     unsafe {
-        let seg = enter_next(need.saturating_add(args));
+        let seg = enter_next(need.saturating_add(args), old_stack as usize);
         (*seg).old_stack = old_stack;
         let top = top(seg);
         let sp = top - args;

@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("runtime_stack", 2),
     ("alloca", 3),
     ("chain", 3),
+    ("context_sizing", 3),
     ("thread", 3),
     ("ffi", 4),
     ("ffi::context", 4),

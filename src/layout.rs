@@ -71,7 +71,13 @@ pub struct SegmentMeta {
     /// valgrind's handle for the segment's stack (0 when not running
     /// under valgrind; see valgrind.rs).
     pub vg_stack: usize,
+    /// `FIRST_*` flags of a context's first segment (context_sizing.rs).
+    pub flags: usize,
 }
+
+/// [`SegmentMeta::flags`]: a context's first segment, of the size asked
+/// for, whose overflow has not been seen yet.
+pub const FIRST_PROBE: usize = 1;
 
 /// `__morestack_initial_sp`: the thread's original stack, as libgcc lays
 /// it out (184 bytes; `dont_block_signals` at 0x90, checked against the
@@ -92,8 +98,13 @@ pub struct InitialSp {
     pub extra: [usize; 4],
 }
 
-/// Size classes the per-thread cache keeps (see alloc/).
-pub(crate) const MAX_CLASSES: usize = 80;
+/// Size classes of the default allocator (see alloc/classes.rs).
+pub(crate) const MAX_CLASSES: usize = 128;
+
+/// The smallest this many classes are what a thread's own cache keeps
+/// (larger free segments go straight to the pool); bounded by the thread
+/// block's size.
+pub(crate) const THREAD_CACHE_CLASSES: usize = 96;
 
 /// The runtime's own per-thread state: a hidden TLS block defined in the
 /// assembly (`splitstack_thread`, SS_THREAD_BLOCK_SIZE bytes, zero in a
@@ -125,7 +136,7 @@ pub struct ThreadBlock {
     /// handler that allocates then keeps off the thread's cache).
     pub busy: usize,
     /// Per size class, a LIFO of free segments linked through `next`.
-    pub cache: [AtomicPtr<StackSegment>; MAX_CLASSES],
+    pub cache: [AtomicPtr<StackSegment>; THREAD_CACHE_CLASSES],
 }
 
 /// Runtime stacks a thread can have in use at once: the thread's own slow

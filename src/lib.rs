@@ -71,6 +71,7 @@ pub mod runtime_stack;
 // L3
 pub mod alloca;
 pub mod chain;
+pub mod context_sizing;
 pub mod thread;
 // L4
 pub mod ffi;

@@ -16,9 +16,9 @@ static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { Atomi
 
 /// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
 /// the page (sub-page classes: slabs), whole pages up to 16 pages, then
-/// four per doubling up to [`MAX_CLASS_BYTES`]: 80 classes with 4 KiB
-/// pages, 74 with 16 KiB, 68 with 64 KiB (a unit test checks that they
-/// fit `MAX_CLASSES`).  Idempotent (threads racing here store the
+/// four per doubling up to [`MAX_CLASS_BYTES`] (thirty-two between 1 and
+/// 2 MiB): 108 classes with 4 KiB pages, 102 with 16 KiB, 96 with 64 KiB
+/// (a unit test checks that they fit `MAX_CLASSES`).  Idempotent (threads racing here store the
 /// same values; `n` is published last).
 ///
 /// Runs on the first segment allocation, i.e. inside the `__morestack`
@@ -57,10 +57,14 @@ fn init_classes() {
     // any size a program asks for (gold's 1 MiB non-split demand
     // included) comes from a class, and is cached and reused, with at most
     // a quarter of it unused address space (never resident).
+    // Between 1 and 2 MiB, thirty-two per doubling: gold's demand is just
+    // over 1 MiB, and a context sized for it (context_sizing.rs) wastes at
+    // most 32 KiB of address space (page tables are its cost at scale).
     let mut base = 16 * page;
     while base < MAX_CLASS_BYTES {
-        for q in 1..=4 {
-            push(base + q * base / 4, &mut n);
+        let steps = if base == 1 << 20 { 32 } else { 4 };
+        for q in 1..=steps {
+            push(base + q * base / steps, &mut n);
         }
         base *= 2;
     }
@@ -113,7 +117,7 @@ mod tests {
             }
         }
         assert_eq!(class_for(1), Some((0, class_size(0))));
-        assert_eq!(class_size(n - 1), MAX_CLASS_BYTES);
+        assert_eq!(class_size(n - 1), MAX_CLASS_BYTES, "the classes do not fit MAX_CLASSES");
         // gold's non-split demand (1 MiB more than the frame) has a class.
         assert!(class_for((1 << 20) + 4096).is_some());
         assert_eq!(class_for(class_size(n - 1) + 1), None);

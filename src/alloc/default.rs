@@ -23,6 +23,20 @@ use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
 /// Chunk size of the default allocator.
 const CHUNK: usize = 8 << 20;
 
+/// Largest chunk mapped for many blocks of a big class.
+const BIG_CHUNK: usize = 64 << 20;
+
+/// The length of a new chunk whose first block has `size` bytes: room for
+/// a whole number of such blocks (at least 4; 64 of a big class, up to
+/// [`BIG_CHUNK`]) and the page a packed first block's header starts in.
+/// Every chunk costs one resident page that no neighbour's top shares
+/// (its first header's), so big blocks get big chunks; untouched pages
+/// cost nothing.
+fn chunk_len(size: usize) -> Option<usize> {
+    let want = CHUNK.max(size.saturating_mul(64).min(BIG_CHUNK)).max(size.saturating_mul(4));
+    config::page_round((want / size).checked_mul(size)?.checked_add(config::page_size())?)
+}
+
 /// Bytes a thread keeps in its own cache before using the pool.
 const THREAD_CACHE_MAX: usize = 8 << 20;
 
@@ -111,7 +125,7 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
                 return Ok(block(start));
             }
         }
-        let len = config::page_round(CHUNK.max(size * 4).saturating_add(config::page_size())).ok_or(libc::ENOMEM)?;
+        let len = chunk_len(size).ok_or(libc::ENOMEM)?;
         let chunk = os::map(len)?;
         let start = place(chunk, size, packed);
         if packed {

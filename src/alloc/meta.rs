@@ -103,3 +103,19 @@ pub unsafe fn set_depth(seg: *mut StackSegment, d: u32) {
         }
     }
 }
+
+/// The `flags` word of a segment of ours (NULL for anyone else's).
+///
+/// # Safety
+/// `seg` must be a live segment.
+pub unsafe fn flags(seg: *mut StackSegment) -> *mut usize {
+    // SAFETY: as for `ours`.
+    unsafe {
+        let m = ours(seg);
+        if m.is_null() {
+            ptr::null_mut()
+        } else {
+            ptr::addr_of_mut!((*m).flags)
+        }
+    }
+}

@@ -28,7 +28,7 @@ use core::ffi::c_void;
 use core::ptr;
 use meta::{Block, DEDICATED};
 
-pub use meta::{depth, set_depth, top};
+pub use meta::{depth, flags, set_depth, top};
 
 /// Why a segment could not be had.
 pub struct AllocError {
@@ -118,6 +118,7 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
             depth,
             slab: block.slab,
             vg_stack: 0,
+            flags: 0,
         });
         if vg {
             register_stack(seg);
@@ -276,7 +277,9 @@ pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
         if size == 0 {
             // What a block reads as once its pages went back to the OS
             // (the pool's cold blocks), or memory never handed out.
-            return SegmentKind::Bad("not a live segment (already freed, or never allocated) in this runtime's stack memory");
+            return SegmentKind::Bad(
+                "not a live segment (already freed, or never allocated) in this runtime's stack memory",
+            );
         }
         if !(META_BYTES..=MAX_PLAUSIBLE_SIZE).contains(&size) {
             return SegmentKind::Bad("corrupt segment header (impossible size) in this runtime's stack memory");

@@ -8,9 +8,9 @@
 
 use super::meta;
 use crate::layout::{StackSegment, HEADER, MAX_CLASSES, META_BYTES};
-use core::ffi::c_void;
 use crate::sync::{self, Guard, Lock};
 use crate::{config, segmap, stats, sys};
+use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering::*};
 

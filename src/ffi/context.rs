@@ -9,7 +9,7 @@
 
 use crate::diag::Msg;
 use crate::layout::{InitialSp, StackSegment};
-use crate::{arch::current as arch, chain, config, stats, thread_state};
+use crate::{arch::current as arch, chain, config, context_sizing, stats, thread_state};
 use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
 use core::ptr;
@@ -336,14 +336,23 @@ pub unsafe extern "C" fn __splitstack_makecontext(
             null_context("__splitstack_makecontext");
             return ptr::null_mut();
         }
-        let seg = match chain::alloc(stack_size, 1) {
-            Ok(s) => s,
-            Err(e) => {
-                makecontext_failed(&e);
-                ctx.write(SplitstackContext::empty());
-                return ptr::null_mut();
-            }
-        };
+        // At least what was asked for; more when recent contexts needed
+        // more (context_sizing.rs).
+        let (want, probe) = context_sizing::first_size(stack_size);
+        let seg =
+            match chain::alloc(want, 1)
+                .or_else(|e| if want > stack_size { chain::alloc(stack_size, 1) } else { Err(e) })
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    makecontext_failed(&e);
+                    ctx.write(SplitstackContext::empty());
+                    return ptr::null_mut();
+                }
+            };
+        if probe {
+            context_sizing::mark_probe(seg);
+        }
         ctx.write(SplitstackContext {
             segments: seg,
             current: seg,
