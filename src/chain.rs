@@ -106,15 +106,39 @@ fn alloca_list(seg: *mut StackSegment) -> *mut *mut AllocaBlock {
 pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize, (*mut StackSegment, &'static str)> {
     let first = *head;
     *head = ptr::null_mut();
-    let mut out = Ok(0);
-    if first.is_null() {
-        return out;
+    // The warm path, on the caller's stack: segments into the thread's
+    // cache, as long as each one can go there.
+    let mut seg = first;
+    let mut n = 0;
+    while !seg.is_null() {
+        if check {
+            // SAFETY: identify reads nothing it has not checked.
+            if let SegmentKind::Bad(why) = unsafe { alloc::identify(seg) } {
+                return Err((seg, why));
+            }
+        }
+        // SAFETY: a segment nothing runs on (the caller's promise, or just
+        // identified); `next` is read before it is freed.
+        unsafe {
+            let next = (*seg).next;
+            context_sizing::released(seg);
+            if !alloc::free_segment_cached(seg) {
+                break;
+            }
+            seg = next;
+        }
+        n += 1;
     }
+    if seg.is_null() {
+        return Ok(n);
+    }
+    let mut out = Ok(n);
     on_runtime_stack(|| {
-        let mut seg = first;
-        let mut n = 0;
+        let mut first_here = true;
         while !seg.is_null() {
-            if check {
+            // (The first was identified, and counted by context_sizing,
+            // above.)
+            if check && !first_here {
                 // SAFETY: identify reads nothing it has not checked.
                 if let SegmentKind::Bad(why) = unsafe { alloc::identify(seg) } {
                     out = Err((seg, why));
@@ -125,8 +149,11 @@ pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize
             // just identified).
             unsafe {
                 let next = (*seg).next;
+                if !first_here {
+                    context_sizing::released(seg);
+                }
+                first_here = false;
                 alloca::free_list(alloca_list(seg));
-                context_sizing::released(seg);
                 alloc::free_segment_here(seg);
                 seg = next;
             }

@@ -146,6 +146,17 @@ unsafe fn env(name: &[u8]) -> Option<&'static [u8]> {
     }
 }
 
+/// Whether environment variable `name` (NUL-terminated) is set to `0`
+/// (false), to another non-empty value (true), or unset or empty (None).
+pub fn env_switch(name: &'static [u8]) -> Option<bool> {
+    // SAFETY: callers pass NUL-terminated literals.
+    match unsafe { env(name) } {
+        None | Some(b"") => None,
+        Some(b"0") => Some(false),
+        Some(_) => Some(true),
+    }
+}
+
 fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
     let mut m = Msg::new();
     m.s(var).s("=");

@@ -27,13 +27,13 @@ use crate::layout::{StackSegment, FIRST_PROBE};
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// Score at which contexts are made at the hint.
-pub const ENLARGE_AT: usize = 4;
+pub(crate) const ENLARGE_AT: usize = 4;
 /// The score's ceiling.
 const SCORE_MAX: usize = 8;
 /// One context in this many is a probe while contexts are enlarged.
-pub const PROBE_EVERY: usize = 64;
+pub(crate) const PROBE_EVERY: usize = 64;
 /// The largest hint followed (bytes): deeper demands split as usual.
-pub const HINT_MAX: usize = 8 << 20;
+pub(crate) const HINT_MAX: usize = 8 << 20;
 
 static SCORE: AtomicUsize = AtomicUsize::new(0);
 static HINT: AtomicUsize = AtomicUsize::new(0);

@@ -15,7 +15,8 @@
 use core::ffi::{c_int, c_void, CStr};
 use core::sync::atomic::{AtomicUsize, Ordering::*};
 
-/// 0: not scanned yet; 1: no other copy; 2: a copy was found.
+/// 0: not scanned yet; 1: no other copy; 2: a copy was found (or
+/// SPLITSTACK_PACK=0).
 static STATE: AtomicUsize = AtomicUsize::new(0);
 
 /// The symbol every libgcc runtime copy exports.
@@ -28,14 +29,15 @@ pub fn alone() -> bool {
     STATE.load(Relaxed) == 1
 }
 
-/// Whether a libgcc runtime copy was found (for the statistics).
-pub fn found() -> bool {
-    STATE.load(Relaxed) == 2
-}
-
 /// Scans the loaded objects once (the process's first initialisation).
 pub fn scan() {
     if STATE.load(Relaxed) != 0 {
+        return;
+    }
+    // SPLITSTACK_PACK=0: never pack (for a program that loads a library
+    // with its own libgcc runtime copy later, with dlopen).
+    if crate::config::env_switch(b"SPLITSTACK_PACK\0") == Some(false) {
+        STATE.store(2, Relaxed);
         return;
     }
     let mut found = false;

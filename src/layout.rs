@@ -77,7 +77,7 @@ pub struct SegmentMeta {
 
 /// [`SegmentMeta::flags`]: a context's first segment, of the size asked
 /// for, whose overflow has not been seen yet.
-pub const FIRST_PROBE: usize = 1;
+pub(crate) const FIRST_PROBE: usize = 1;
 
 /// `__morestack_initial_sp`: the thread's original stack, as libgcc lays
 /// it out (184 bytes; `dont_block_signals` at 0x90, checked against the

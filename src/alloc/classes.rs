@@ -2,17 +2,29 @@
 
 use crate::config;
 use crate::layout::MAX_CLASSES;
-use core::sync::atomic::{AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*};
 
 /// The largest class: bigger segments are mapped on their own.
-pub const MAX_CLASS_BYTES: usize = 64 << 20;
+pub(crate) const MAX_CLASS_BYTES: usize = 64 << 20;
 
 struct Classes {
     n: AtomicUsize,
     size: [AtomicUsize; MAX_CLASSES],
+    /// The class of sizes up to `GRANULE * LOOKUP`, by `(size - 1) /
+    /// GRANULE` (makecontext's and most splits' sizes): no search.
+    lookup: [AtomicU8; LOOKUP],
 }
 
-static CLASSES: Classes = Classes { n: AtomicUsize::new(0), size: [const { AtomicUsize::new(0) }; MAX_CLASSES] };
+/// Granule of the lookup table (the sub-page classes' step).
+const GRANULE: usize = 128;
+/// Entries of the lookup table: sizes up to 64 KiB.
+const LOOKUP: usize = 512;
+
+static CLASSES: Classes = Classes {
+    n: AtomicUsize::new(0),
+    size: [const { AtomicUsize::new(0) }; MAX_CLASSES],
+    lookup: [const { AtomicU8::new(0) }; LOOKUP],
+};
 
 /// Class sizes: 1 KiB to 4 KiB in 128-byte steps and then doubling up to
 /// the page (sub-page classes: slabs), whole pages up to 16 pages, then
@@ -68,15 +80,33 @@ fn init_classes() {
         }
         base *= 2;
     }
+    // The table, from the sizes (every granule's last byte, so that each
+    // entry is right for the whole granule: sizes are granule multiples
+    // up to 64 KiB).
+    let mut c = 0;
+    for (g, slot) in CLASSES.lookup.iter().enumerate() {
+        let v = (g + 1) * GRANULE;
+        while c < n && CLASSES.size[c].load(Relaxed) < v {
+            c += 1;
+        }
+        slot.store(c.min(u8::MAX as usize) as u8, Relaxed);
+    }
     CLASSES.n.store(n, Release);
 }
 
-/// The smallest class that holds `total` bytes, as (index, size): a
-/// binary search over the (ascending) sizes.
+/// The smallest class that holds `total` bytes, as (index, size): from
+/// the lookup table up to 64 KiB, else a binary search over the
+/// (ascending) sizes.
 #[inline]
 pub fn class_for(total: usize) -> Option<(usize, usize)> {
     init_classes();
     let n = CLASSES.n.load(Acquire);
+    if total != 0 && total <= GRANULE * LOOKUP {
+        let c = CLASSES.lookup[(total - 1) / GRANULE].load(Relaxed) as usize;
+        if c < n {
+            return Some((c, CLASSES.size[c].load(Relaxed)));
+        }
+    }
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = (lo + hi) / 2;

@@ -58,6 +58,62 @@ fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
     r
 }
 
+/// Takes a block of `total` bytes (16-byte multiple) from the calling
+/// thread's cache, if it holds one of that class: the warm path, which
+/// touches nothing shared.  None: use [`alloc`].
+#[inline]
+pub fn alloc_cached(total: usize) -> Option<Block> {
+    let (class, size) = classes::class_for(total)?;
+    if size < config::page_size() {
+        return None;
+    }
+    // SAFETY: `tb` is the calling thread's block, busy for us; cached
+    // blocks are free blocks of ours of their class.
+    busy(|tb, nested| unsafe {
+        if nested {
+            return None;
+        }
+        let head = (*tb).cache.get(class)?;
+        let seg = head.load(Relaxed);
+        if seg.is_null() {
+            return None;
+        }
+        head.store((*seg).next, Relaxed);
+        (*tb).cache_bytes -= size;
+        stats::cached_resident_sub(size);
+        stats::cached_delta(-1);
+        Some(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() })
+    })
+}
+
+/// Gives a block back to the calling thread's cache if there is room for
+/// it there (the warm path); false (nothing done) otherwise.  Marks it
+/// free.
+///
+/// # Safety
+/// As [`free`].
+#[inline]
+pub unsafe fn free_cached(seg: *mut StackSegment, size: usize, class: u32) -> bool {
+    // SAFETY: the caller's promise; `tb` is the calling thread's block.
+    busy(|tb, nested| unsafe {
+        if nested || class == DEDICATED || (*tb).cache_bytes + size > THREAD_CACHE_MAX {
+            return false;
+        }
+        let m = meta::at(seg, size);
+        if !(*m).slab.is_null() {
+            return false;
+        }
+        let Some(head) = (*tb).cache.get(class as usize) else { return false };
+        (*m).magic = meta::free_magic(seg);
+        (*seg).next = head.load(Relaxed);
+        head.store(seg, Relaxed);
+        (*tb).cache_bytes += size;
+        stats::cached_delta(1);
+        stats::cached_resident_add(size);
+        true
+    })
+}
+
 /// Takes a block of `total` bytes (16-byte multiple).
 pub fn alloc(total: usize) -> Result<Block, i32> {
     // SAFETY: `tb` is the calling thread's block, busy for us.
@@ -157,7 +213,7 @@ fn pack() -> bool {
 }
 
 /// Where a packed block's header starts, below a page boundary.
-pub const HEADER_SLOT: usize = 64;
+pub(crate) const HEADER_SLOT: usize = 64;
 
 /// The first address at or above `p` where a block of `size` bytes goes:
 /// 16-byte aligned below a page (slabs place those), else page-aligned,

@@ -52,12 +52,31 @@ impl AllocError {
     }
 }
 
-/// Allocates a segment with at least `usable` bytes of stack (on the
-/// runtime stack).  `depth` is its position in a chain (1 = first).
+/// Allocates a segment with at least `usable` bytes of stack.  `depth` is
+/// its position in a chain (1 = first).  A block in the calling thread's
+/// cache is taken right here, on the caller's stack, in a few small
+/// frames; anything else runs on the runtime stack.
 pub fn alloc_segment(usable: usize, depth: u32) -> Result<*mut StackSegment, AllocError> {
+    if let Some(seg) = alloc_segment_cached(usable, depth) {
+        return Ok(seg);
+    }
     let mut out = Err(AllocError { bytes: 0, errno: libc::ENOMEM, custom: false });
     on_runtime_stack(|| out = alloc_segment_here(usable, depth));
     out
+}
+
+/// The warm path of [`alloc_segment`]: the default allocator, natively
+/// (no valgrind, no ASan), a block of a cached class in the thread's
+/// cache.
+#[inline]
+fn alloc_segment_cached(usable: usize, depth: u32) -> Option<*mut StackSegment> {
+    if !user::current().is_null() || valgrind::active() || asan::active() {
+        return None;
+    }
+    let total = usable.checked_add(HEADER + META_BYTES + 15)? & !15;
+    let block = default::alloc_cached(total)?;
+    // SAFETY: a block of ours, at least `total` bytes, 16-byte aligned.
+    Some(unsafe { init_segment(&block, ptr::null(), depth) })
 }
 
 fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, AllocError> {
@@ -90,7 +109,6 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
         }
         (Block { addr: p as usize, size: total, class: DEDICATED, slab: ptr::null_mut() }, rec as *const c_void)
     };
-    let seg = block.addr as *mut StackSegment;
     // A reused block may hold what memcheck saw of an earlier stack (freed
     // ranges inaccessible, popped frames too): all of it is fresh now.
     let vg = valgrind::active();
@@ -99,7 +117,25 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
     }
     // Likewise for ASan: frames that never returned may have left poison.
     asan::unpoison(block.addr, block.size);
-    // SAFETY: the block is ours, at least `total` bytes, 16-byte aligned.
+    // SAFETY: the block is ours (or the registered allocator's, for us),
+    // at least `total` bytes, 16-byte aligned.
+    unsafe {
+        let seg = init_segment(&block, origin, depth);
+        if vg {
+            register_stack(seg);
+        }
+        Ok(seg)
+    }
+}
+
+/// Writes a new segment's header and meta into `block` and counts it.
+///
+/// # Safety
+/// The block must be ours to use, 16-byte aligned, of `block.size` bytes.
+#[inline]
+unsafe fn init_segment(block: &Block, origin: *const c_void, depth: u32) -> *mut StackSegment {
+    let seg = block.addr as *mut StackSegment;
+    // SAFETY: the caller's promise.
     unsafe {
         seg.write(StackSegment {
             prev: ptr::null_mut(),
@@ -120,12 +156,33 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
             vg_stack: 0,
             flags: 0,
         });
-        if vg {
-            register_stack(seg);
-        }
     }
     stats::segment_allocated(depth);
-    Ok(seg)
+    seg
+}
+
+/// The warm path of freeing: a segment of the default allocator with no
+/// alloca block, natively, goes into the calling thread's cache right
+/// here, on the caller's stack.  False (nothing done) otherwise: then
+/// [`free_segment_here`] must run, on the runtime stack.
+///
+/// # Safety
+/// As [`free_segment_here`].
+#[inline]
+pub unsafe fn free_segment_cached(seg: *mut StackSegment) -> bool {
+    // SAFETY: the caller's promise: the header is mapped; the meta is read
+    // only once `ours` recognised it.
+    unsafe {
+        let m = meta::ours(seg);
+        if m.is_null() || !(*m).origin.is_null() || (*m).vg_stack != 0 || !(*seg).extra.is_null() {
+            return false;
+        }
+        if !default::free_cached(seg, (*m).block_size, (*m).class) {
+            return false;
+        }
+        stats::segment_freed();
+        true
+    }
 }
 
 /// Registers a new segment's stack with valgrind (a no-op natively).  The
