@@ -69,6 +69,22 @@ for p in $PROGS; do
             > "$OUT/ours-so/LINKER"
     fi
 done
+# The density and libc-recursion programs of tests/system (compiled
+# whole with -fsplit-stack: gold is meant to rewrite their callers of
+# non-split code), and the makecontext + releasecontext loop of
+# tests/system/make_release.c (for the callgrind count).
+for p in density libc_recursion; do
+    $CC $CFLAGS -fsplit-stack -c "$ROOT/tests/system/$p.c" -o "$O/$p.o"
+    $LINK -fuse-ld=gold "$O/$p.o" -o "$OUT/libgcc/$p"
+    $LINK -fuse-ld=gold "$O/$p.o" "$ROOT/build/libsplitstack.a" -o "$OUT/ours/$p"
+    # shellcheck disable=SC2086
+    $LINK -fuse-ld=bfd "$O/$p.o" $SO -o "$OUT/ours-so/$p"
+done
+$CC $CFLAGS -I"$ROOT/include" -c "$ROOT/tests/system/make_release.c" -o "$O/make_release.o"
+$LINK -fuse-ld=gold "$O/make_release.o" -o "$OUT/libgcc/make_release"
+$LINK -fuse-ld=gold "$O/make_release.o" "$ROOT/build/libsplitstack.a" -o "$OUT/ours/make_release"
+# shellcheck disable=SC2086
+$LINK -fuse-ld=bfd "$O/make_release.o" $SO -o "$OUT/ours-so/make_release"
 # How many workload functions gold moved onto __morestack_non_split (it
 # does so when it takes __morestack for non-split code: then every split
 # prologue demands 1 MiB more).  0 is what a fair comparison needs.

@@ -77,6 +77,15 @@ def plan(mode):
     ]
     for n, r in mem:
         benches.append(("bench_memory", [n], env, r, ALL_VARIANTS))
+    # tests/system's density shapes (one mem count: the largest of the
+    # mode's below 10^6) and the libc-calling recursion.
+    dn = "1000" if mode == "tiny" else "100000"
+    benches += [
+        ("density", ["direct", dn, "4096"], env, min(rounds, 3), VARIANTS),
+        ("density", ["ptr", dn, "4096"], env, min(rounds, 3), VARIANTS),
+        ("density", ["ptr", dn, "2688"], env, min(rounds, 3), ["libgcc", SMALL]),
+        ("libc_recursion", ["20" if mode == "tiny" else "300"], env, rounds, VARIANTS),
+    ]
     return benches, rounds
 
 
@@ -139,6 +148,27 @@ def instructions_per_call(variant, mode_name):
     return (counts[1] - counts[0]) / 50000.0
 
 
+def instructions_per_pair(variant):
+    """Instructions per makecontext + releasecontext pair (callgrind, at
+    two counts; SPLITSTACK_VALGRIND=0, so that ours takes its native
+    path: libgcc's runtime has no valgrind path)."""
+    counts = []
+    for n in (10000, 20000):
+        out = "/tmp/bench-callgrind.%d.out" % os.getpid()
+        env = dict(os.environ, SPLITSTACK_VALGRIND="0")
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                            os.path.join(BIN, variant, "make_release"), str(n)], env=env, capture_output=True, text=True)
+        try:
+            os.unlink(out)
+        except OSError:
+            pass
+        m = re.search(r"Collected : (\d+)", p.stderr)
+        if p.returncode != 0 or not m:
+            return None
+        counts.append(int(m.group(1)))
+    return (counts[1] - counts[0]) / 10000.0
+
+
 def run_callgrind():
     """Deterministic instruction counts (no timing noise), when valgrind is here."""
     if not shutil.which("valgrind"):
@@ -150,6 +180,9 @@ def run_callgrind():
             x = instructions_per_call(v, m)
             if x is not None:
                 res[v]["insn.hot.%s" % m] = {0: x}
+        x = instructions_per_pair(v)
+        if x is not None:
+            res[v]["insn.ctx.pair"] = {0: x}
         print("callgrind  %-8s instructions per call: %s" % (
             v, ", ".join("%s %.0f" % (k.split(".")[-1], x[0]) for k, x in res[v].items())), flush=True)
     return res

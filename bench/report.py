@@ -129,6 +129,20 @@ ROWS = [
 for _n, _label in (("1000", "10^3"), ("10000", "10^4"), ("100000", "10^5"), ("1000000", "10^6")):
     ROWS.extend(mem_rows(_n, _label))
 ROWS.append(("thread create + recurse + exit (+ join)", "threads.cycle", "us", None, True))
+ROWS += [
+    ("makecontext + releasecontext: instructions per pair (callgrind; libgcc's adds mmap + munmap)",
+     "insn.ctx.pair", "insn", None, False),
+    ("idle coroutine with gold's 1 MiB demand (tests/system/density.c direct): RSS",
+     "density.direct.4096.rss_per_ctx", "KiB", None, True),
+    ("idle coroutine with gold's 1 MiB demand: page tables (VmPTE)", "density.direct.4096.pte_per_ctx", "KiB", None, False),
+    ("idle coroutine with gold's 1 MiB demand: mappings added, all together", "density.direct.4096.maps", "", None, False),
+    ("idle coroutines with gold's 1 MiB demand: resident after release", "density.direct.4096.after_release", "MiB",
+     None, False),
+    ("idle coroutine, no demand (density.c ptr): RSS", "density.ptr.4096.rss_per_ctx", "KiB", None, True),
+    ("idle coroutine, no demand, 2688-byte request: RSS — ours with 2 KiB segments¹", "density.ptr.2688.rss_per_ctx",
+     "KiB", None, True, SMALL),
+    ("recursion whose frames call libc, gold (3000 deep): per descent", "librec.descent", "us", ("librec2", 2.0), True),
+]
 
 TARGETS = {
     "hot50": "hot split at least 50x faster than libgcc's default",
@@ -136,6 +150,7 @@ TARGETS = {
     "create20": "coroutine create + destroy at least 20x faster",
     "switch": "context switch no slower (ratio >= 0.95: within 5% run-to-run noise)",
     "rss": "RSS per idle coroutine at most a quarter of libgcc's (ratio >= 4)",
+    "librec2": "libc-calling recursion at least 2x faster than with libgcc's runtime",
 }
 
 NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)"}

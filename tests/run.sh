@@ -201,6 +201,32 @@ if command -v strace > /dev/null; then
     else bad "makecontext + releasecontext: system calls grow: $a for 1000, $b for 100000"; fi
 fi
 
+echo "== gold's 1 MiB non-split demand: no system call per split (tests/system/libc_recursion.c)"
+gcc -O2 -fsplit-stack -fuse-ld=gold tests/system/libc_recursion.c "$B/libsplitstack.a" -o "$T/libc_recursion" \
+    || bad "build libc_recursion"
+if command -v strace > /dev/null; then
+    a=$(syscalls "$T/st6" "$T/libc_recursion" 10); b=$(syscalls "$T/st7" "$T/libc_recursion" 300)
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "libc-calling recursion: $a system calls for 10 and for 300 descents"
+    else bad "libc-calling recursion: system calls grow: $a for 10, $b for 300 descents"; fi
+fi
+
+echo "== idle coroutines: one page each, nothing resident once released (tests/system/density.c)"
+# Limits: 4.3 KiB of RSS and 2.2 KiB of page tables per context (README
+# "Memory"); after release at most the cache mark (1 MiB here) and a
+# thread's cache (8 MiB) and 2 MiB more.  libgcc's figures for the same
+# programs are printed beside them.
+gcc -O2 -fsplit-stack -fuse-ld=gold tests/system/density.c "$B/libsplitstack.a" -o "$T/density" -pthread \
+    && gcc -O2 -fsplit-stack -fuse-ld=gold tests/system/density.c -o "$T/density_libgcc" \
+    || bad "build density"
+for shape in direct ptr; do
+    run "idle contexts, $shape swapcontext: RSS, page tables, release" \
+        env SPLITSTACK_CACHE_MAX=1M "$T/density" $shape 20000 4096 4403 2253 11264
+    grep -h "contexts of" "$T/idle_contexts,_${shape}_swapcontext:_RSS,_page_tables,_release.log" 2>/dev/null | sed 's/^/    ours:   /'
+    "$T/density_libgcc" $shape 20000 4096 | sed 's/^/    libgcc: /'
+done
+run "idle contexts, small settings (SPLITSTACK_MIN_SEGMENT=512 SPLITSTACK_RESERVE=1024, 2688 bytes): RSS" \
+    env SPLITSTACK_CACHE_MAX=1M SPLITSTACK_MIN_SEGMENT=512 SPLITSTACK_RESERVE=1024 "$T/density" ptr 20000 2688 2969 2253 11264
+
 echo "== C test suite (tests/c/run-suite.sh)"
 for rt in static shared; do
     RUNTIME=$rt LIBDIR=$B bash tests/c/run-suite.sh > "$T/c-suite-$rt.log" 2>&1
