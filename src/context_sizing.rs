@@ -14,15 +14,17 @@
 //! blurs an estimate):
 //! - a context made at the size asked for is a probe ([`FIRST_PROBE`] in
 //!   its first segment's meta);
-//! - a probe whose first segment overflows raises the score by 2 and
+//! - a probe whose first segment overflows for the non-split demand (a
+//!   request of at least `SS_NON_SPLIT_STACK`) raises the score by 2 and
 //!   sets the hint to what was in use on it plus what the overflow asked
-//!   for;
+//!   for (other overflows, an ordinary deep recursion, are not followed);
 //! - a probe released without ever overflowing lowers it by 1;
 //! - while the score is at least [`ENLARGE_AT`], contexts are made at the
 //!   hint, except every [`PROBE_EVERY`]th, made as asked (a probe), so
 //!   that a workload that stops overflowing brings the score back down.
 
 use crate::alloc;
+use crate::arch::current::SS_NON_SPLIT_STACK;
 use crate::layout::{StackSegment, FIRST_PROBE};
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -80,6 +82,12 @@ pub unsafe fn overflowed(cur: *mut StackSegment, used: usize, need: usize) {
             return;
         }
         *f &= !FIRST_PROBE;
+        // Only gold's non-split demand is followed: an ordinary deep
+        // recursion gains nothing from a bigger first segment (and tests
+        // that mean to leave it would not).
+        if need < SS_NON_SPLIT_STACK {
+            return;
+        }
         let want = used.saturating_add(need);
         if want <= HINT_MAX {
             HINT.store(want, Relaxed);
