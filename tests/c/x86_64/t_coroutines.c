@@ -274,7 +274,11 @@ static void run_all(void)
         struct coro *c = &coros[i];
         CHECK(c->result == expected(c), "coroutine %d generation %d: wrong checksum", c->id,
               c->generation);
-        CHECK(c->max_pieces > 1, "coroutine %d never left its first segment", c->id);
+        /* A first segment too small for the recursion must have been left
+         * (libsplitstack may size first segments for the demand earlier
+         * contexts made: README "Memory"; then one piece is right). */
+        CHECK(c->max_pieces > 1 || c->stack_size >= (size_t)DEPTH * FRAME,
+              "coroutine %d never left its first segment (%zu bytes)", c->id, c->stack_size);
         CHECK(c->nlive == 0, "coroutine %d: live buffers left over", c->id);
     }
 }
