@@ -176,9 +176,11 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
                 return Ok(block(start));
             }
             let remainder = pool::lock(false).and_then(|mut p| p.take_remainder(size, |r| place(r, size, packed)));
-            if let Some((start, end)) = remainder {
+            if let Some((range, start, end)) = remainder {
                 if packed {
-                    fence_below(start, start & !(config::page_size() - 1));
+                    // Only the remainder's own padding: the bytes below it
+                    // may be the top of a live block of the exited thread.
+                    fence_below(start, range);
                     fence_above((*tb).bump_ptr, (*tb).bump_end);
                 }
                 (*tb).bump_ptr = start + size;

@@ -191,8 +191,8 @@ impl Pool {
 
     /// A remainder with room for one `size` block placed by `place` (the
     /// block's start in a range that starts at its argument), as (the
-    /// block's start, the range's end).
-    pub fn take_remainder(&mut self, size: usize, place: impl Fn(usize) -> usize) -> Option<(usize, usize)> {
+    /// range's start, the block's start, the range's end).
+    pub fn take_remainder(&mut self, size: usize, place: impl Fn(usize) -> usize) -> Option<(usize, usize, usize)> {
         let mut prev: *mut usize = &mut self.remainders;
         let mut r = self.remainders;
         while r != 0 {
@@ -204,7 +204,7 @@ impl Pool {
                 let start = place(r);
                 if start + size <= end {
                     *prev = next;
-                    return Some((start, end));
+                    return Some((r, start, end));
                 }
                 prev = r as *mut usize;
                 r = next;
