@@ -128,15 +128,16 @@ def run_one(prog, args, env, variant, timeout):
     return results, fails, notes, time.time() - t0
 
 
-def instructions_per_call(variant, mode_name):
-    """Instructions per hot-split call (bench_hot's BENCH_HOT_COUNT under
-    callgrind, at two counts: the difference removes start-up and exit)."""
-    counts = []
-    for n in (50000, 100000):
+def callgrind_per_op(exe, setup, counts):
+    """Instructions per operation: callgrind's totals at two operation
+    counts, their difference divided by the counts' (start-up and exit
+    cancel); setup(n) gives the (arguments, environment) for n operations."""
+    totals = []
+    for n in counts:
+        args, env = setup(n)
         out = "/tmp/bench-callgrind.%d.out" % os.getpid()
-        env = dict(os.environ, BENCH_HOT_MODES=mode_name, BENCH_HOT_COUNT=str(n))
-        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                            os.path.join(BIN, variant, "bench_hot")], env=env, capture_output=True, text=True)
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, exe] + args,
+                           env=env, capture_output=True, text=True)
         try:
             os.unlink(out)
         except OSError:
@@ -144,29 +145,23 @@ def instructions_per_call(variant, mode_name):
         m = re.search(r"Collected : (\d+)", p.stderr)
         if p.returncode != 0 or not m:
             return None
-        counts.append(int(m.group(1)))
-    return (counts[1] - counts[0]) / 50000.0
+        totals.append(int(m.group(1)))
+    return (totals[1] - totals[0]) / float(counts[1] - counts[0])
+
+
+def instructions_per_call(variant, mode_name):
+    """Instructions per hot-split call (bench_hot's BENCH_HOT_COUNT)."""
+    return callgrind_per_op(
+        os.path.join(BIN, variant, "bench_hot"),
+        lambda n: ([], dict(os.environ, BENCH_HOT_MODES=mode_name, BENCH_HOT_COUNT=str(n))), (50000, 100000))
 
 
 def instructions_per_pair(variant):
-    """Instructions per makecontext + releasecontext pair (callgrind, at
-    two counts; SPLITSTACK_VALGRIND=0, so that ours takes its native
-    path: libgcc's runtime has no valgrind path)."""
-    counts = []
-    for n in (10000, 20000):
-        out = "/tmp/bench-callgrind.%d.out" % os.getpid()
-        env = dict(os.environ, SPLITSTACK_VALGRIND="0")
-        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                            os.path.join(BIN, variant, "make_release"), str(n)], env=env, capture_output=True, text=True)
-        try:
-            os.unlink(out)
-        except OSError:
-            pass
-        m = re.search(r"Collected : (\d+)", p.stderr)
-        if p.returncode != 0 or not m:
-            return None
-        counts.append(int(m.group(1)))
-    return (counts[1] - counts[0]) / 10000.0
+    """Instructions per makecontext + releasecontext pair
+    (SPLITSTACK_VALGRIND=0, so that ours takes its native path: libgcc's
+    runtime has no valgrind path)."""
+    return callgrind_per_op(os.path.join(BIN, variant, "make_release"),
+                            lambda n: ([str(n)], dict(os.environ, SPLITSTACK_VALGRIND="0")), (10000, 20000))
 
 
 def run_callgrind():

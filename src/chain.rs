@@ -104,11 +104,8 @@ fn alloca_list(seg: *mut StackSegment) -> *mut *mut AllocaBlock {
 /// No segment of the list may be in use; without `check`, every one must
 /// be a segment.
 pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize, (*mut StackSegment, &'static str)> {
-    let first = *head;
+    let mut seg = *head;
     *head = ptr::null_mut();
-    // The warm path, on the caller's stack: segments into the thread's
-    // cache, as long as each one can go there.
-    let mut seg = first;
     let mut n = 0;
     while !seg.is_null() {
         if check {
@@ -118,50 +115,23 @@ pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize
             }
         }
         // SAFETY: a segment nothing runs on (the caller's promise, or just
-        // identified); `next` is read before it is freed.
+        // identified); `next` is read before it is freed.  The thread's
+        // cache takes it on the caller's stack (the warm path); anything
+        // else is freed on the runtime stack.
         unsafe {
             let next = (*seg).next;
             context_sizing::released(seg);
             if !alloc::free_segment_cached(seg) {
-                break;
+                on_runtime_stack(|| {
+                    alloca::free_list(alloca_list(seg));
+                    alloc::free_segment_here(seg);
+                });
             }
             seg = next;
         }
         n += 1;
     }
-    if seg.is_null() {
-        return Ok(n);
-    }
-    let mut out = Ok(n);
-    on_runtime_stack(|| {
-        let mut first_here = true;
-        while !seg.is_null() {
-            // (The first was identified, and counted by context_sizing,
-            // above.)
-            if check && !first_here {
-                // SAFETY: identify reads nothing it has not checked.
-                if let SegmentKind::Bad(why) = unsafe { alloc::identify(seg) } {
-                    out = Err((seg, why));
-                    return;
-                }
-            }
-            // SAFETY: a segment nothing runs on (the caller's promise, or
-            // just identified).
-            unsafe {
-                let next = (*seg).next;
-                if !first_here {
-                    context_sizing::released(seg);
-                }
-                first_here = false;
-                alloca::free_list(alloca_list(seg));
-                alloc::free_segment_here(seg);
-                seg = next;
-            }
-            n += 1;
-        }
-        out = Ok(n);
-    });
-    out
+    Ok(n)
 }
 
 /// [`release`] of a chain of this runtime's own making (unchecked).

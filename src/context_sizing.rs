@@ -112,8 +112,3 @@ pub unsafe fn released(seg: *mut StackSegment) {
         }
     }
 }
-
-/// The current score and hint (for tests and statistics).
-pub fn state() -> (usize, usize) {
-    (SCORE.load(Relaxed), HINT.load(Relaxed))
-}

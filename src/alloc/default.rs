@@ -58,21 +58,17 @@ fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
     r
 }
 
-/// Takes a block of `total` bytes (16-byte multiple) from the calling
-/// thread's cache, if it holds one of that class: the warm path, which
-/// touches nothing shared.  None: use [`alloc`].
+/// Takes a free block of class `class` (`size` bytes) from the calling
+/// thread's cache, counting it out of the cache.
+///
+/// # Safety
+/// `tb` must be the calling thread's block, its busy flag set by a caller
+/// that was not nested.
 #[inline]
-pub fn alloc_cached(total: usize) -> Option<Block> {
-    let (class, size) = classes::class_for(total)?;
-    if size < config::page_size() {
-        return None;
-    }
-    // SAFETY: `tb` is the calling thread's block, busy for us; cached
-    // blocks are free blocks of ours of their class.
-    busy(|tb, nested| unsafe {
-        if nested {
-            return None;
-        }
+unsafe fn cache_pop(tb: *mut ThreadBlock, class: usize, size: usize) -> Option<*mut StackSegment> {
+    // SAFETY: the caller's promise; cached blocks are free blocks of ours
+    // of their class, linked through `next`.
+    unsafe {
         let head = (*tb).cache.get(class)?;
         let seg = head.load(Relaxed);
         if seg.is_null() {
@@ -82,8 +78,43 @@ pub fn alloc_cached(total: usize) -> Option<Block> {
         (*tb).cache_bytes -= size;
         stats::cached_resident_sub(size);
         stats::cached_delta(-1);
-        Some(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() })
-    })
+        Some(seg)
+    }
+}
+
+/// Puts a free block of class `class` (`size` bytes, not a slab's) into
+/// the calling thread's cache if the class is cached there and there is
+/// room; false (nothing done) otherwise.  The caller counts it cached.
+///
+/// # Safety
+/// As [`cache_pop`]; `seg` a free block of ours of that class.
+#[inline]
+unsafe fn cache_push(tb: *mut ThreadBlock, seg: *mut StackSegment, class: usize, size: usize) -> bool {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if (*tb).cache_bytes + size > THREAD_CACHE_MAX {
+            return false;
+        }
+        let Some(head) = (*tb).cache.get(class) else { return false };
+        (*seg).next = head.load(Relaxed);
+        head.store(seg, Relaxed);
+        (*tb).cache_bytes += size;
+        true
+    }
+}
+
+/// Takes a block of `total` bytes (16-byte multiple) from the calling
+/// thread's cache, if it holds one of that class: the warm path, which
+/// touches nothing shared.  None: use [`alloc`].
+#[inline]
+pub fn alloc_cached(total: usize) -> Option<Block> {
+    let (class, size) = classes::class_for(total)?;
+    if size < config::page_size() {
+        return None;
+    }
+    // SAFETY: `tb` is the calling thread's block, busy for us.
+    let seg = busy(|tb, nested| if nested { None } else { unsafe { cache_pop(tb, class, size) } })?;
+    Some(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() })
 }
 
 /// Gives a block back to the calling thread's cache if there is room for
@@ -96,18 +127,11 @@ pub fn alloc_cached(total: usize) -> Option<Block> {
 pub unsafe fn free_cached(seg: *mut StackSegment, size: usize, class: u32) -> bool {
     // SAFETY: the caller's promise; `tb` is the calling thread's block.
     busy(|tb, nested| unsafe {
-        if nested || class == DEDICATED || (*tb).cache_bytes + size > THREAD_CACHE_MAX {
-            return false;
-        }
         let m = meta::at(seg, size);
-        if !(*m).slab.is_null() {
+        if nested || class == DEDICATED || !(*m).slab.is_null() || !cache_push(tb, seg, class as usize, size) {
             return false;
         }
-        let Some(head) = (*tb).cache.get(class as usize) else { return false };
         (*m).magic = meta::free_magic(seg);
-        (*seg).next = head.load(Relaxed);
-        head.store(seg, Relaxed);
-        (*tb).cache_bytes += size;
         stats::cached_delta(1);
         stats::cached_resident_add(size);
         true
@@ -142,15 +166,8 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
     unsafe {
         // 1. This thread's cache.
         if !nested {
-            if let Some(head) = (*tb).cache.get(class) {
-                let seg = head.load(Relaxed);
-                if !seg.is_null() {
-                    head.store((*seg).next, Relaxed);
-                    (*tb).cache_bytes -= size;
-                    stats::cached_resident_sub(size);
-                    stats::cached_delta(-1);
-                    return Ok(block(seg as usize));
-                }
+            if let Some(seg) = cache_pop(tb, class, size) {
+                return Ok(block(seg as usize));
             }
         }
         // 2. The pool.
@@ -294,13 +311,8 @@ unsafe fn free_busy(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, c
             return;
         }
         stats::cached_resident_add(size);
-        if !nested && (*tb).cache_bytes + size <= THREAD_CACHE_MAX {
-            if let Some(head) = (*tb).cache.get(class) {
-                (*seg).next = head.load(Relaxed);
-                head.store(seg, Relaxed);
-                (*tb).cache_bytes += size;
-                return;
-            }
+        if !nested && cache_push(tb, seg, class, size) {
+            return;
         }
         match pool::lock(nested) {
             Some(mut p) => p.put(seg, class, size),

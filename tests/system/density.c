@@ -16,17 +16,11 @@
  * limits) for the comparison.  Also prints `result` lines (KiB per
  * context, mappings, MiB after release) for bench/measure.py.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <ucontext.h>
 
-extern void *__splitstack_makecontext(size_t, void *ctx[10], size_t *);
-extern void __splitstack_releasecontext(void *ctx[10]);
-extern void __splitstack_getcontext(void *ctx[10]);
-extern void __splitstack_setcontext(void *ctx[10]);
-extern void __splitstack_block_signals_context(void *ctx[10], int *, int *);
+/* ss_status_kib, ss_vma_count; the libgcc-compatible prototypes (only
+ * those are called: the libgcc build links without this runtime). */
+#include "../c/x86_64/ours.h"
 
 struct co {
     ucontext_t uc;
@@ -71,32 +65,6 @@ static void entry_ptr(void)
         ; /* never resumed */
 }
 
-static long status_kib(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    size_t k = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, k) == 0)
-            v = atol(line + k);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static long mappings(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    long n = 0;
-    int ch;
-    while (f && (ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    if (f)
-        fclose(f);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -112,7 +80,7 @@ int main(int argc, char **argv)
     /* The table is resident before the first reading. */
     for (long i = 0; i < n; i++)
         ((volatile char *)&cs[i])[0] = ((volatile char *)&cs[i])[sizeof *cs - 1] = 1;
-    long rss0 = status_kib("VmRSS:"), pte0 = status_kib("VmPTE:"), maps0 = mappings();
+    long rss0 = ss_status_kib("VmRSS"), pte0 = ss_status_kib("VmPTE"), maps0 = ss_vma_count();
     for (long i = 0; i < n; i++) {
         struct co *c = &cs[i];
         size_t size;
@@ -133,12 +101,12 @@ int main(int argc, char **argv)
         __splitstack_setcontext(c->ctx);
         swapcontext(&main_uc, &c->uc);
     }
-    double rss = (status_kib("VmRSS:") - rss0) * 1024.0 / n;
-    double pte = (status_kib("VmPTE:") - pte0) * 1024.0 / n;
-    long maps = mappings() - maps0;
+    double rss = (ss_status_kib("VmRSS") - rss0) * 1024.0 / n;
+    double pte = (ss_status_kib("VmPTE") - pte0) * 1024.0 / n;
+    long maps = ss_vma_count() - maps0;
     for (long i = 0; i < n; i++)
         __splitstack_releasecontext(cs[i].ctx);
-    long after = status_kib("VmRSS:") - rss0;
+    long after = ss_status_kib("VmRSS") - rss0;
     printf("%s, %ld contexts of %zu bytes: RSS %.0f B and page tables %.0f B per context, %ld mappings added;"
            " %ld KiB resident after release\n",
            argv[1], n, request, rss, pte, maps, after);
