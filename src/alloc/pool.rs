@@ -6,7 +6,7 @@
 //! blocks whose free found everything busy (a push-only list the next
 //! pool or slab user drains).
 
-use super::meta;
+use super::{classes, meta};
 use crate::layout::{StackSegment, HEADER, MAX_CLASSES, META_BYTES};
 use crate::sync::{self, Guard, Lock};
 use crate::{config, segmap, stats, sys};
@@ -105,7 +105,9 @@ impl Pool {
                     (*top).next = self.spare;
                     self.spare = top;
                 }
-                return Some(((e & !COLD_BIT) as *mut StackSegment, e & COLD_BIT != 0));
+                let seg = (e & !COLD_BIT) as *mut StackSegment;
+                unmark_cold(seg, classes::class_size(class));
+                return Some((seg, e & COLD_BIT != 0));
             }
         }
         let seg = self.overflow[class];
@@ -256,6 +258,24 @@ unsafe fn make_cold(seg: *mut StackSegment, size: usize) -> bool {
         return true;
     }
     false
+}
+
+/// Clears the cold marks of a block leaving the pool, while the pool is
+/// still held: a neighbour made cold after the lock is released must not
+/// read them and give back the page its new owner is writing its header
+/// or its first frames into (the owner writes a live header and meta only
+/// after the lock is released).  A cold block's two pages fault back in
+/// here, as they would a moment later anyway.
+///
+/// # Safety
+/// `seg` must be a free block of ours of `size` bytes, just taken from
+/// the pool, which must be held.
+unsafe fn unmark_cold(seg: *mut StackSegment, size: usize) {
+    // SAFETY: the caller's promise: the block's header and meta are ours.
+    unsafe {
+        (*seg).free_dynamic_allocation = ptr::null_mut();
+        *(meta::at(seg, size) as *mut usize) = 0;
+    }
 }
 
 /// What a cold block's header holds in `free_dynamic_allocation` (which
