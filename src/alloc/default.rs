@@ -258,13 +258,17 @@ fn place(p: usize, size: usize, packed: bool) -> usize {
 /// Marks the unused bytes below a packed block placed at `start` (the
 /// padding at the start of a chunk or remainder, from `floor`) as a cold
 /// block's top would be marked, so that the block's header page can go
-/// back to the OS when the block goes cold (`pool::make_cold`).
+/// back to the OS when the block goes cold (`pool::make_cold`): only when
+/// the padding fills that page below `start`, so that the page holds
+/// nothing else (a remainder may start in the middle of the page that
+/// holds the top of a live block of the thread that left it).
 ///
 /// # Safety
 /// `[floor, start)` must be unused memory of ours.
 unsafe fn fence_below(start: usize, floor: usize) {
+    let page = config::page_size();
     let m = start.wrapping_sub(META_BYTES);
-    if m >= floor && !start.is_multiple_of(config::page_size()) {
+    if floor <= start & !(page - 1) && m >= floor && !start.is_multiple_of(page) {
         // SAFETY: the caller's promise; 8-byte aligned.
         unsafe { *(m as *mut usize) = pool::cold_meta_mark(m) };
     }
