@@ -108,8 +108,9 @@ pub unsafe fn release(head: &mut *mut StackSegment, check: bool) -> Result<usize
     *head = ptr::null_mut();
     let mut n = 0;
     while !seg.is_null() {
-        if check {
-            // SAFETY: identify reads nothing it has not checked.
+        // SAFETY: live_default reads nothing it has not checked.
+        if check && !unsafe { alloc::live_default(seg) } {
+            // SAFETY: nor does identify.
             if let SegmentKind::Bad(why) = unsafe { alloc::identify(seg) } {
                 return Err((seg, why));
             }

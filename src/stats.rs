@@ -37,11 +37,17 @@ pub fn cached_resident_sub(bytes: usize) {
 
 pub fn segment_allocated(depth: u32) {
     SEGMENTS_ALLOCATED.fetch_add(1, Relaxed);
-    LONGEST_CHAIN.fetch_max(depth as u64, Relaxed);
+    chain_depth(depth);
 }
 
+/// A chain reached `depth` segments.  (A plain load first: the maximum
+/// rarely moves, and a locked compare-and-swap loop on every allocation
+/// would cost more than the rest of the warm path's bookkeeping.)
+#[inline]
 pub fn chain_depth(depth: u32) {
-    LONGEST_CHAIN.fetch_max(depth as u64, Relaxed);
+    if depth as u64 > LONGEST_CHAIN.load(Relaxed) {
+        LONGEST_CHAIN.fetch_max(depth as u64, Relaxed);
+    }
 }
 
 pub fn segment_freed() {

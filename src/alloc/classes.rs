@@ -99,8 +99,11 @@ fn init_classes() {
 /// (ascending) sizes.
 #[inline]
 pub fn class_for(total: usize) -> Option<(usize, usize)> {
-    init_classes();
-    let n = CLASSES.n.load(Acquire);
+    let mut n = CLASSES.n.load(Acquire);
+    if n == 0 {
+        init_classes();
+        n = CLASSES.n.load(Acquire);
+    }
     if total != 0 && total <= GRANULE * LOOKUP {
         let c = CLASSES.lookup[(total - 1) / GRANULE].load(Relaxed) as usize;
         if c < n {

@@ -323,6 +323,46 @@ fn libgcc_shaped(a: usize, size: usize) -> bool {
 /// updated before anything of ours is unmapped; a libgcc copy that
 /// unmapped one of our segments leaves a hole the map cannot see).
 pub unsafe fn identify(seg: *mut StackSegment) -> SegmentKind {
+    // SAFETY: the caller's promise.
+    if unsafe { live_default(seg) } {
+        return SegmentKind::Ours;
+    }
+    // SAFETY: the caller's promise.
+    unsafe { identify_general(seg) }
+}
+
+/// The common case of [`identify`], inline (every releasecontext asks):
+/// whether `seg` is a live segment of the default allocator, its header
+/// and meta in memory the segment map records as ours.  False says
+/// nothing: ask [`identify`].
+///
+/// # Safety
+/// As [`identify`].
+#[inline(always)]
+pub unsafe fn live_default(seg: *mut StackSegment) -> bool {
+    let a = seg as usize;
+    if !a.is_multiple_of(16) || !(65536..1 << 48).contains(&a) || !segmap::contains_range(a, HEADER) {
+        return false;
+    }
+    // SAFETY: the header lies in memory the map records as ours (mapped:
+    // the caller's promise).
+    let size = unsafe { (*seg).size };
+    if !(META_BYTES..=MAX_PLAUSIBLE_SIZE).contains(&size) {
+        return false;
+    }
+    let m = a + HEADER + size - META_BYTES;
+    // SAFETY: the meta lies in memory the map records as ours.
+    segmap::contains_range(m, META_BYTES) && unsafe { *(m as *const usize) } == meta::live_magic(seg)
+}
+
+/// [`identify`] for everything but a live segment of the default
+/// allocator.
+///
+/// # Safety
+/// As [`identify`].
+#[cold]
+#[inline(never)]
+unsafe fn identify_general(seg: *mut StackSegment) -> SegmentKind {
     let a = seg as usize;
     if !a.is_multiple_of(16) || !(65536..1 << 48).contains(&a) {
         return SegmentKind::Bad("not a stack segment (misaligned, or not a user-space address)");

@@ -223,11 +223,61 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
 /// `void *ctx[10]`, the C contract).
 #[no_mangle]
 pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
-    // SAFETY: `ctx` is checked against NULL before use and then points to
-    // the caller's ten words (the C contract); everything else touched is
-    // the calling thread's own TLS state or a segment that was checked.
+    let c = ctx as *const SplitstackContext;
+    // The common case, a context of ours with a segment (a coroutine
+    // switch), read in place; everything else (NULL, libgcc's layout,
+    // released or garbage contexts, a context of the original stack) goes
+    // the general way, out of line.
+    // SAFETY: `c` is checked against NULL before it is read, and then
+    // points to the caller's ten words (the C contract).
     unsafe {
-        let ctx = ctx as *mut SplitstackContext;
+        if c.is_null() || (*c).state != CTX_LIVE {
+            return setcontext_general(ctx as *mut SplitstackContext);
+        }
+        let (segments, current) = ((*c).segments, (*c).current);
+        if !plausible(segments) || !plausible(current) || (segments.is_null() && current.is_null()) {
+            return setcontext_general(ctx as *mut SplitstackContext);
+        }
+        install(c, segments);
+    }
+}
+
+/// Makes the context at `c` the calling thread's state, with `segments`
+/// as its chain.  Order: the limit last, so that a signal between these
+/// stores sees the old limit with the new lists at worst, which only
+/// makes a handler split early.
+///
+/// # Safety
+/// `c` must be a readable context whose segment words were checked.
+#[inline(always)]
+unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment) {
+    // SAFETY: the caller's promise; the rest is the calling thread's own
+    // TLS state.
+    unsafe {
+        let isp = thread_state::initial_sp();
+        thread_state::segments().store(segments, Relaxed);
+        thread_state::current().store((*c).current, Relaxed);
+        (*isp).sp = (*c).initial_sp as *mut u8;
+        (*isp).len = (*c).initial_sp_len;
+        (*isp).dont_block_signals = (*c).dont_block_signals as i32;
+        core::sync::atomic::compiler_fence(SeqCst);
+        arch::set_guard((*c).guard);
+    }
+}
+
+/// [`__splitstack_setcontext`] for every context but a plain one of ours:
+/// checks it (aborting, with a message, on one that cannot be switched
+/// to) and installs it.
+///
+/// # Safety
+/// As [`__splitstack_setcontext`].
+#[cold]
+#[inline(never)]
+unsafe fn setcontext_general(ctx: *mut SplitstackContext) {
+    // SAFETY: `ctx` is checked against NULL before use and then points to
+    // the caller's ten words (the C contract); the segment words are
+    // checked before anything follows them.
+    unsafe {
         if ctx.is_null() {
             Msg::new().s("__splitstack_setcontext: NULL context; aborting").fatal();
         }
@@ -255,19 +305,12 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
                 crate::diag::abort();
             }
         }
-        let isp = thread_state::initial_sp();
-        let segments =
-            if c.segments.is_null() && c.current.is_null() { original_stack_chain(&c, isp) } else { c.segments };
-        // Order: the limit last, so that a signal between these stores sees
-        // the old limit with the new lists at worst, which only makes a
-        // handler split early.
-        thread_state::segments().store(segments, Relaxed);
-        thread_state::current().store(c.current, Relaxed);
-        (*isp).sp = c.initial_sp as *mut u8;
-        (*isp).len = c.initial_sp_len;
-        (*isp).dont_block_signals = c.dont_block_signals as i32;
-        core::sync::atomic::compiler_fence(SeqCst);
-        arch::set_guard(c.guard);
+        let segments = if c.segments.is_null() && c.current.is_null() {
+            original_stack_chain(&c, thread_state::initial_sp())
+        } else {
+            c.segments
+        };
+        install(&c, segments);
     }
 }
 
