@@ -130,7 +130,7 @@ typedef struct SplitstackStats {
    */
   uint64_t os_mappings;
   /*
-   `__morestack` calls: threads that exited plus the calling thread.
+   `__morestack` calls of every thread, live or exited.
    */
   uint64_t morestack_calls;
   /*
@@ -390,7 +390,9 @@ size_t splitstack_default_reserve(void);
 
 /*
  Sets the high-water mark of cached segment memory: beyond it, freed
- segments give their pages back to the OS (default 256 MiB).
+ segments give their pages back to the OS (default 256 MiB).  It bounds
+ the process-wide pool; each thread's own cache (at most 8 MiB, for its
+ warm paths) comes on top.
  */
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
 

@@ -46,7 +46,10 @@ static MADE: AtomicUsize = AtomicUsize::new(0);
 pub fn first_size(asked: usize) -> (usize, bool) {
     let hint = HINT.load(Relaxed);
     if SCORE.load(Relaxed) >= ENLARGE_AT && hint > asked {
-        let n = MADE.fetch_add(1, Relaxed);
+        // A load and a store, not a locked add: a count lost to a race
+        // only moves the next probe.
+        let n = MADE.load(Relaxed);
+        MADE.store(n.wrapping_add(1), Relaxed);
         if !n.is_multiple_of(PROBE_EVERY) {
             return (hint, false);
         }

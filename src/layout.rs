@@ -14,7 +14,7 @@
 use crate::arch::current::*;
 use core::ffi::c_void;
 use core::mem::{offset_of, size_of};
-use core::sync::atomic::AtomicPtr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
 
 /// libgcc's `struct stack_segment`.
 #[repr(C)]
@@ -137,6 +137,41 @@ pub struct ThreadBlock {
     pub busy: usize,
     /// Per size class, a LIFO of free segments linked through `next`.
     pub cache: [AtomicPtr<StackSegment>; THREAD_CACHE_CLASSES],
+    /// This thread's share of the counters its warm paths move (see
+    /// [`ThreadCounters`]).
+    pub counters: ThreadCounters,
+    /// Nonzero while the thread is on the list of threads whose counters
+    /// are summed (`thread_state`): only then does it use its cache.
+    pub listed: usize,
+    /// That list's links.
+    pub listed_next: *mut ThreadBlock,
+    pub listed_prev: *mut ThreadBlock,
+}
+
+/// Statistics counters a thread keeps itself, so that its warm paths make
+/// no locked read-modify-write on a shared word.  Written only by their
+/// thread, with its busy flag set (a load and a store: a signal handler
+/// that interrupts the thread there sees the flag and counts in the
+/// process totals instead); read by any thread, summed with the process
+/// totals (`thread_state::totals`); folded into those when the thread
+/// exits.  The thread's cached resident bytes are its `cache_bytes`.
+#[repr(C)]
+pub struct ThreadCounters {
+    /// Segments its warm path handed out.
+    pub allocated: AtomicU64,
+    /// Segments its warm path took back.
+    pub freed: AtomicU64,
+    /// Free segments in its cache.
+    pub cached: AtomicU64,
+}
+
+impl ThreadCounters {
+    /// Adds `d` (wrapping: -1 is `u64::MAX`) to one counter, without a
+    /// locked instruction.
+    #[inline(always)]
+    pub fn bump(c: &AtomicU64, d: u64) {
+        c.store(c.load(Relaxed).wrapping_add(d), Relaxed);
+    }
 }
 
 /// Runtime stacks a thread can have in use at once: the thread's own slow

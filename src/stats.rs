@@ -1,6 +1,8 @@
-//! Process-wide counters, updated on slow paths only (the `__morestack`
-//! call count is per thread, kept by the assembly in the thread block and
-//! added here when a thread exits), read by `splitstack_get_stats` and
+//! Process-wide counters, updated on slow paths only.  What warm paths
+//! count (the `__morestack` calls, kept by the assembly; segments handed
+//! out, taken back and cached by a thread's cache) each thread keeps in
+//! its own block (`layout::ThreadCounters`), added here when it exits;
+//! read by `splitstack_get_stats` (with the live threads' shares) and
 //! printed at exit when `SPLITSTACK_STATS` is set.
 
 use crate::diag::Msg;
@@ -16,8 +18,9 @@ static ALLOCA_MAPPED: AtomicU64 = AtomicU64::new(0);
 static ALLOCA_UNMAPPED: AtomicU64 = AtomicU64::new(0);
 static EXITED_MORESTACK_CALLS: AtomicU64 = AtomicU64::new(0);
 static LONGEST_CHAIN: AtomicU64 = AtomicU64::new(0);
-/// Resident bytes of cached blocks (thread caches and pool), process-wide;
-/// the default allocator compares it with its high-water mark.
+/// Resident bytes of cached blocks outside the live threads' own caches
+/// (the pool's; threads count theirs in their `cache_bytes`); the default
+/// allocator compares it with its high-water mark.
 static CACHED_RESIDENT: AtomicUsize = AtomicUsize::new(0);
 
 /// Cached resident bytes now.
@@ -35,9 +38,8 @@ pub fn cached_resident_sub(bytes: usize) {
     CACHED_RESIDENT.fetch_sub(bytes, Relaxed);
 }
 
-pub fn segment_allocated(depth: u32) {
+pub fn segment_allocated() {
     SEGMENTS_ALLOCATED.fetch_add(1, Relaxed);
-    chain_depth(depth);
 }
 
 /// A chain reached `depth` segments.  (A plain load first: the maximum
@@ -86,9 +88,25 @@ pub fn alloca_blocks_live() -> bool {
     ALLOCA_MAPPED.load(Relaxed) != ALLOCA_UNMAPPED.load(Relaxed)
 }
 
-/// Adds an exiting thread's `__morestack` count to the process total.
-pub fn thread_exited(morestack_calls: u64) {
-    EXITED_MORESTACK_CALLS.fetch_add(morestack_calls, Relaxed);
+/// Adds an exiting thread's own counts to the process totals.
+pub fn thread_exited(t: &ThreadTotals) {
+    EXITED_MORESTACK_CALLS.fetch_add(t.morestack_calls, Relaxed);
+    SEGMENTS_ALLOCATED.fetch_add(t.allocated, Relaxed);
+    SEGMENTS_FREED.fetch_add(t.freed, Relaxed);
+    cached_delta(t.cached as i64);
+    cached_resident_add(t.cache_bytes as usize);
+}
+
+/// What threads count themselves (their thread blocks' counters, summed
+/// over threads by `thread_state::totals`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadTotals {
+    pub allocated: u64,
+    pub freed: u64,
+    /// Free segments in threads' caches, and their bytes (all resident).
+    pub cached: u64,
+    pub cache_bytes: u64,
+    pub morestack_calls: u64,
 }
 
 /// The runtime's counters at one moment (`ffi::types::SplitstackStats`
@@ -111,7 +129,7 @@ pub struct Snapshot {
     pub bytes_mapped: u64,
     /// mmap calls the runtime made since start.
     pub os_mappings: u64,
-    /// `__morestack` calls: threads that exited plus the calling thread.
+    /// `__morestack` calls of every thread, live or exited.
     pub morestack_calls: u64,
     /// Longest chain of segments any thread linked.
     pub longest_chain: u64,
@@ -122,20 +140,20 @@ pub struct Snapshot {
     pub foreign_segments_freed: u64,
 }
 
-/// The counters now; `mine` is the calling thread's `__morestack` count
-/// (kept in its thread block, added to the total only when it exits).
-pub fn snapshot(mine: u64) -> Snapshot {
-    let a = SEGMENTS_ALLOCATED.load(Relaxed);
-    let f = SEGMENTS_FREED.load(Relaxed);
+/// The counters now: the process totals plus `threads`, what live
+/// threads counted themselves.
+pub fn snapshot(threads: ThreadTotals) -> Snapshot {
+    let a = SEGMENTS_ALLOCATED.load(Relaxed) + threads.allocated;
+    let f = SEGMENTS_FREED.load(Relaxed) + threads.freed;
     Snapshot {
         segments_allocated: a,
         segments_freed: f,
         segments_live: a.saturating_sub(f),
-        segments_cached: SEGMENTS_CACHED.load(Relaxed).max(0) as u64,
-        bytes_cached_resident: cached_resident() as u64,
+        segments_cached: (SEGMENTS_CACHED.load(Relaxed) + threads.cached as i64).max(0) as u64,
+        bytes_cached_resident: cached_resident() as u64 + threads.cache_bytes,
         bytes_mapped: BYTES_MAPPED.load(Relaxed),
         os_mappings: OS_MAPS.load(Relaxed),
-        morestack_calls: EXITED_MORESTACK_CALLS.load(Relaxed) + mine,
+        morestack_calls: EXITED_MORESTACK_CALLS.load(Relaxed) + threads.morestack_calls,
         longest_chain: LONGEST_CHAIN.load(Relaxed),
         alloca_blocks_allocated: ALLOCA_MAPPED.load(Relaxed),
         alloca_blocks_freed: ALLOCA_UNMAPPED.load(Relaxed),
@@ -144,8 +162,8 @@ pub fn snapshot(mine: u64) -> Snapshot {
 }
 
 /// Prints the counters on stderr (at exit, when SPLITSTACK_STATS is set).
-pub fn report(mine: u64) {
-    let s = snapshot(mine);
+pub fn report(threads: ThreadTotals) {
+    let s = snapshot(threads);
     let line = |name: &str, v: u64| {
         Msg::new().s("stats: ").s(name).s(" ").dec(v).emit();
     };

@@ -76,7 +76,7 @@ fn default_segments_are_whole_pages_with_room_above_the_reserve() {
 #[test]
 fn makecontext_then_releasecontext_frees_every_segment() {
     let _g = SERIAL.lock().unwrap();
-    let before = stats::snapshot(0);
+    let before = stats::snapshot(crate::thread_state::totals());
     let mut ctx = SplitstackContext::empty();
     let mut size = 0usize;
     // SAFETY: the context is ours and never run; extra segments are
@@ -95,16 +95,16 @@ fn makecontext_then_releasecontext_frees_every_segment() {
             (*last).next = s;
             last = s;
         }
-        let mid = stats::snapshot(0);
+        let mid = stats::snapshot(crate::thread_state::totals());
         assert_eq!(mid.segments_allocated - before.segments_allocated, 6);
         __splitstack_releasecontext(words(&mut ctx));
-        let after = stats::snapshot(0);
+        let after = stats::snapshot(crate::thread_state::totals());
         assert_eq!(after.segments_freed - mid.segments_freed, 6, "every segment freed, once");
         assert!(ctx.segments.is_null());
         assert_eq!(ctx.state, CTX_RELEASED);
         // A second release is reported and frees nothing.
         __splitstack_releasecontext(words(&mut ctx));
-        assert_eq!(stats::snapshot(0).segments_freed, after.segments_freed);
+        assert_eq!(stats::snapshot(crate::thread_state::totals()).segments_freed, after.segments_freed);
     }
 }
 
@@ -124,9 +124,9 @@ fn a_context_copied_by_value_stays_valid() {
         // Made but never run: find_context reports nothing.
         assert!(__splitstack_find_context(words(&mut b), &mut n, &mut next_seg, &mut next_sp, &mut isp).is_null());
         assert_eq!(b.segments, a.segments);
-        let before = stats::snapshot(0).segments_freed;
+        let before = stats::snapshot(crate::thread_state::totals()).segments_freed;
         __splitstack_releasecontext(words(&mut b));
-        assert_eq!(stats::snapshot(0).segments_freed - before, 1);
+        assert_eq!(stats::snapshot(crate::thread_state::totals()).segments_freed - before, 1);
     }
 }
 

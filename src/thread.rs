@@ -49,10 +49,10 @@ fn teardown() {
     unsafe {
         alloc::default::flush_thread_cache();
         runtime_stack::free_runtime_stack();
-        let tb = thread_state::thread_block();
-        stats::thread_exited((*tb).morestack_calls);
-        (*tb).morestack_calls = 0;
     }
+    // Its own counts into the process totals (after the cache went to
+    // the pool, which counted the cached segments there).
+    thread_state::unlist();
 }
 
 /// The exit destructor of the pthread key (see `thread_state`).
@@ -73,8 +73,7 @@ unsafe extern "C" fn thread_exit(_segments: *mut c_void) {
 pub fn process_exit() {
     teardown();
     if config::stats_at_exit() {
-        // SAFETY: the calling thread's own block.
-        stats::report(unsafe { (*thread_state::thread_block()).morestack_calls });
+        stats::report(thread_state::totals());
     }
 }
 

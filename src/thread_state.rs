@@ -6,9 +6,11 @@
 //! when it exits.
 
 use crate::layout::{InitialSp, StackSegment, ThreadBlock};
+use crate::stats;
+use crate::sync::{self, Lock};
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
+use core::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, Ordering::*};
 
 /// `&__morestack_segments` of the calling thread: the head of its list.
 #[inline(always)]
@@ -101,8 +103,150 @@ pub fn register_exit_destructor() -> Result<(), libc::c_int> {
         }
         (*tb).registered = 1;
         match libc::pthread_setspecific(KEY, segments() as *const _ as *const c_void) {
-            0 => Ok(()),
+            0 => {
+                // The destructor will run: the thread may count for itself.
+                list(tb);
+                Ok(())
+            }
             e => Err(e),
         }
     }
+}
+
+// ---------------------------------------------------------------------
+// The threads that count for themselves (layout::ThreadCounters): a list
+// of their blocks, under a lock that only listing, unlisting and reading
+// the totals take (never a warm path).  A thread is listed once its exit
+// destructor is armed, and unlisted by it; only a listed thread uses its
+// cache, so that nothing it counts is lost.
+// ---------------------------------------------------------------------
+
+struct Listed {
+    head: *mut ThreadBlock,
+}
+
+// SAFETY: the blocks on the list belong to live threads, which unlist
+// themselves (under the lock) before their TLS goes away.
+unsafe impl Send for Listed {}
+
+static LISTED: Lock<Listed> = Lock::new(Listed { head: ptr::null_mut() });
+
+/// Runs `f` with the list held, and the calling thread's busy flag set,
+/// so that a signal handler that reads the totals meanwhile only tries
+/// the lock (`totals`).  None when `nested` and the lock was busy.
+fn with_list<R>(nested: bool, f: impl FnOnce(&mut Listed) -> R) -> Option<R> {
+    let tb = thread_block();
+    // SAFETY: tb is the calling thread's block; a handler that interrupts
+    // us restores the flag before we resume.
+    let saved = unsafe { (*tb).busy };
+    // SAFETY: as above.
+    unsafe { (*tb).busy = 1 };
+    compiler_fence(SeqCst);
+    let r = sync::acquire(&LISTED, nested).map(|mut g| f(&mut g));
+    compiler_fence(SeqCst);
+    // SAFETY: as above.
+    unsafe { (*tb).busy = saved };
+    r
+}
+
+/// Puts the calling thread's block on the list.
+///
+/// # Safety
+/// `tb` must be the calling thread's block, its exit destructor armed.
+unsafe fn list(tb: *mut ThreadBlock) {
+    // SAFETY: the caller's promise; listed blocks are live (see Listed).
+    // Not from a signal handler that interrupted the list's holder: slow
+    // paths run with the busy flag clear.
+    let _ = with_list(false, |l| unsafe {
+        if (*tb).listed != 0 {
+            return;
+        }
+        (*tb).listed_prev = ptr::null_mut();
+        (*tb).listed_next = l.head;
+        if !l.head.is_null() {
+            (*l.head).listed_prev = tb;
+        }
+        l.head = tb;
+        (*tb).listed = 1;
+    });
+}
+
+/// Takes the calling thread off the list (its exit, after its cache went
+/// to the pool) and adds what it counted to the process totals.
+pub fn unlist() {
+    let tb = thread_block();
+    // SAFETY: tb is the calling thread's block; listed blocks are live.
+    let _ = with_list(false, |l| unsafe {
+        let own = own_totals(tb);
+        if (*tb).listed != 0 {
+            let (prev, next) = ((*tb).listed_prev, (*tb).listed_next);
+            if prev.is_null() {
+                l.head = next;
+            } else {
+                (*prev).listed_next = next;
+            }
+            if !next.is_null() {
+                (*next).listed_prev = prev;
+            }
+            (*tb).listed = 0;
+        }
+        stats::thread_exited(&own);
+        (*tb).morestack_calls = 0;
+        let c = &(*tb).counters;
+        for w in [&c.allocated, &c.freed, &c.cached] {
+            w.store(0, Relaxed);
+        }
+        (*tb).cache_bytes = 0;
+    });
+}
+
+/// What the thread of block `tb` counted itself.
+///
+/// # Safety
+/// `tb` must be a live thread's block.
+unsafe fn own_totals(tb: *mut ThreadBlock) -> stats::ThreadTotals {
+    // SAFETY: the caller's promise; the words another thread writes are
+    // read with single loads (a moment's value).
+    unsafe {
+        let c = &(*tb).counters;
+        stats::ThreadTotals {
+            allocated: c.allocated.load(Relaxed),
+            freed: c.freed.load(Relaxed),
+            cached: c.cached.load(Relaxed),
+            cache_bytes: ptr::read_volatile(ptr::addr_of!((*tb).cache_bytes)) as u64,
+            morestack_calls: ptr::read_volatile(ptr::addr_of!((*tb).morestack_calls)),
+        }
+    }
+}
+
+/// What the live threads counted themselves, summed: every listed thread,
+/// and the calling one if it is not listed.  A signal handler that
+/// interrupted its thread inside the list gets the calling thread's
+/// share only.
+pub fn totals() -> stats::ThreadTotals {
+    let tb = thread_block();
+    // SAFETY: the calling thread's block.
+    let nested = unsafe { (*tb).busy != 0 };
+    let add = |t: &mut stats::ThreadTotals, o: stats::ThreadTotals| {
+        t.allocated += o.allocated;
+        t.freed += o.freed;
+        t.cached += o.cached;
+        t.cache_bytes += o.cache_bytes;
+        t.morestack_calls += o.morestack_calls;
+    };
+    let mut t = stats::ThreadTotals::default();
+    // SAFETY: listed blocks are live while the list is held.
+    let counted = with_list(nested, |l| unsafe {
+        let mut b = l.head;
+        while !b.is_null() {
+            add(&mut t, own_totals(b));
+            b = (*b).listed_next;
+        }
+    });
+    // SAFETY: the calling thread's block.
+    if counted.is_none() || unsafe { (*tb).listed == 0 } {
+        // SAFETY: as above.
+        add(&mut t, unsafe { own_totals(tb) });
+    }
+    t
 }

@@ -15,7 +15,7 @@
 use super::meta::{self, Block, DEDICATED};
 use super::{classes, os, pool, slab};
 use crate::diag::Msg;
-use crate::layout::{StackSegment, ThreadBlock, HEADER, MAX_CLASSES, META_BYTES};
+use crate::layout::{StackSegment, ThreadBlock, ThreadCounters, HEADER, MAX_CLASSES, META_BYTES};
 use crate::{asan, config, copies, stats, sync, thread_state};
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
@@ -59,7 +59,8 @@ fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
 }
 
 /// Takes a free block of class `class` (`size` bytes) from the calling
-/// thread's cache, counting it out of the cache.
+/// thread's cache, counting it out of the cache (in the thread's own
+/// counters: see `layout::ThreadCounters`).
 ///
 /// # Safety
 /// `tb` must be the calling thread's block, its busy flag set by a caller
@@ -76,15 +77,15 @@ unsafe fn cache_pop(tb: *mut ThreadBlock, class: usize, size: usize) -> Option<*
         }
         head.store((*seg).next, Relaxed);
         (*tb).cache_bytes -= size;
-        stats::cached_resident_sub(size);
-        stats::cached_delta(-1);
+        ThreadCounters::bump(&(*tb).counters.cached, u64::MAX);
         Some(seg)
     }
 }
 
 /// Puts a free block of class `class` (`size` bytes, not a slab's) into
-/// the calling thread's cache if the class is cached there and there is
-/// room; false (nothing done) otherwise.  The caller counts it cached.
+/// the calling thread's cache, counting it there, if the thread is listed
+/// (`thread_state`: its counts are summed and kept), the class is cached
+/// there and there is room; false (nothing done) otherwise.
 ///
 /// # Safety
 /// As [`cache_pop`]; `seg` a free block of ours of that class.
@@ -92,13 +93,14 @@ unsafe fn cache_pop(tb: *mut ThreadBlock, class: usize, size: usize) -> Option<*
 unsafe fn cache_push(tb: *mut ThreadBlock, seg: *mut StackSegment, class: usize, size: usize) -> bool {
     // SAFETY: the caller's promise.
     unsafe {
-        if (*tb).cache_bytes + size > THREAD_CACHE_MAX {
+        if (*tb).cache_bytes + size > THREAD_CACHE_MAX || (*tb).listed == 0 {
             return false;
         }
         let Some(head) = (*tb).cache.get(class) else { return false };
         (*seg).next = head.load(Relaxed);
         head.store(seg, Relaxed);
         (*tb).cache_bytes += size;
+        ThreadCounters::bump(&(*tb).counters.cached, 1);
         true
     }
 }
@@ -113,13 +115,21 @@ pub fn alloc_cached(total: usize) -> Option<Block> {
         return None;
     }
     // SAFETY: `tb` is the calling thread's block, busy for us.
-    let seg = busy(|tb, nested| if nested { None } else { unsafe { cache_pop(tb, class, size) } })?;
+    let seg = busy(|tb, nested| unsafe {
+        if nested {
+            return None;
+        }
+        let seg = cache_pop(tb, class, size)?;
+        // Handed out as a segment (the caller makes it one).
+        ThreadCounters::bump(&(*tb).counters.allocated, 1);
+        Some(seg)
+    })?;
     Some(Block { addr: seg as usize, size, class: class as u32, slab: ptr::null_mut() })
 }
 
-/// Gives a block back to the calling thread's cache if there is room for
-/// it there (the warm path); false (nothing done) otherwise.  Marks it
-/// free.
+/// Gives a segment's block back to the calling thread's cache if there is
+/// room for it there (the warm path), counting the segment freed; false
+/// (nothing done) otherwise.  Marks it free.
 ///
 /// # Safety
 /// As [`free`].
@@ -132,8 +142,7 @@ pub unsafe fn free_cached(seg: *mut StackSegment, size: usize, class: u32) -> bo
             return false;
         }
         (*m).magic = meta::free_magic(seg);
-        stats::cached_delta(1);
-        stats::cached_resident_add(size);
+        ThreadCounters::bump(&(*tb).counters.freed, 1);
         true
     })
 }
@@ -308,16 +317,18 @@ unsafe fn free_busy(tb: *mut ThreadBlock, seg: *mut StackSegment, size: usize, c
             return;
         }
         let class = class as usize;
-        stats::cached_delta(1);
         let s = (*meta::at(seg, size)).slab;
         if !s.is_null() {
+            stats::cached_delta(1);
             slab::free(seg, s, nested);
             return;
         }
-        stats::cached_resident_add(size);
+        // (The cache counts what it takes in the thread's own counters.)
         if !nested && cache_push(tb, seg, class, size) {
             return;
         }
+        stats::cached_delta(1);
+        stats::cached_resident_add(size);
         match pool::lock(nested) {
             Some(mut p) => p.put(seg, class, size),
             None => {
@@ -343,6 +354,10 @@ pub fn flush_thread_cache() {
             }
             (*tb).bump_ptr = 0;
             (*tb).bump_end = 0;
+            // The cache's blocks now count in the process totals (before
+            // `put` may make some cold, which counts them out).
+            stats::cached_delta((*tb).counters.cached.swap(0, Relaxed) as i64);
+            stats::cached_resident_add((*tb).cache_bytes);
             for c in 0..MAX_CLASSES {
                 let Some(head) = (*tb).cache.get(c) else { break };
                 let mut s = head.swap(ptr::null_mut(), Relaxed);

@@ -121,6 +121,8 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
     // at least `total` bytes, 16-byte aligned.
     unsafe {
         let seg = init_segment(&block, origin, depth);
+        // (The warm path's are counted by the thread's cache.)
+        stats::segment_allocated();
         if vg {
             register_stack(seg);
         }
@@ -128,7 +130,8 @@ fn alloc_segment_here(usable: usize, depth: u32) -> Result<*mut StackSegment, Al
     }
 }
 
-/// Writes a new segment's header and meta into `block` and counts it.
+/// Writes a new segment's header and meta into `block` (and records its
+/// depth).
 ///
 /// # Safety
 /// The block must be ours to use, 16-byte aligned, of `block.size` bytes.
@@ -157,7 +160,7 @@ unsafe fn init_segment(block: &Block, origin: *const c_void, depth: u32) -> *mut
             flags: 0,
         });
     }
-    stats::segment_allocated(depth);
+    stats::chain_depth(depth);
     seg
 }
 
@@ -177,11 +180,8 @@ pub unsafe fn free_segment_cached(seg: *mut StackSegment) -> bool {
         if m.is_null() || !(*m).origin.is_null() || (*m).vg_stack != 0 || !(*seg).extra.is_null() {
             return false;
         }
-        if !default::free_cached(seg, (*m).block_size, (*m).class) {
-            return false;
-        }
-        stats::segment_freed();
-        true
+        // (It counts the segment freed.)
+        default::free_cached(seg, (*m).block_size, (*m).class)
     }
 }
 

@@ -20,9 +20,7 @@ pub unsafe extern "C" fn splitstack_get_stats(out: *mut SplitstackStats, out_siz
         Msg::new().s("splitstack_get_stats: NULL output pointer").emit();
         return 0;
     }
-    // SAFETY: the calling thread's own block.
-    let mine = unsafe { (*thread_state::thread_block()).morestack_calls };
-    let snap = SplitstackStats::from(stats::snapshot(mine));
+    let snap = SplitstackStats::from(stats::snapshot(thread_state::totals()));
     let n = out_size.min(core::mem::size_of::<SplitstackStats>());
     // SAFETY: the caller says `out` has room for `out_size` bytes (we
     // write at most that); `snap` is a plain struct of u64s.
@@ -128,7 +126,9 @@ pub extern "C" fn splitstack_default_reserve() -> usize {
 }
 
 /// Sets the high-water mark of cached segment memory: beyond it, freed
-/// segments give their pages back to the OS (default 256 MiB).
+/// segments give their pages back to the OS (default 256 MiB).  It bounds
+/// the process-wide pool; each thread's own cache (at most 8 MiB, for its
+/// warm paths) comes on top.
 #[no_mangle]
 pub extern "C" fn splitstack_set_cache_max(bytes: usize) -> SplitstackResult {
     config::set_cache_max(bytes);

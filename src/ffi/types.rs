@@ -65,7 +65,7 @@ pub struct SplitstackStats {
     pub bytes_mapped: u64,
     /// mmap calls the runtime made since start.
     pub os_mappings: u64,
-    /// `__morestack` calls: threads that exited plus the calling thread.
+    /// `__morestack` calls of every thread, live or exited.
     pub morestack_calls: u64,
     /// Longest chain of segments any thread linked.
     pub longest_chain: u64,
