@@ -149,6 +149,22 @@ fn with_list<R>(nested: bool, f: impl FnOnce(&mut Listed) -> R) -> Option<R> {
     r
 }
 
+/// Takes the list's lock and keeps it (fork's prepare handler).
+pub fn hold_list() {
+    sync::hold(&LISTED);
+}
+
+/// Lets go of the lock [`hold_list`] took (fork's parent and child
+/// handlers).  In the child the list keeps the blocks of the threads that
+/// did not follow (their counts, frozen, stay in the totals).
+///
+/// # Safety
+/// The lock must be held by [`hold_list`], with no guard alive.
+pub unsafe fn release_held_list() {
+    // SAFETY: the caller's promise.
+    unsafe { sync::release_held(&LISTED) }
+}
+
 /// Puts the calling thread's block on the list.
 ///
 /// # Safety

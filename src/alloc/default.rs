@@ -374,17 +374,19 @@ pub fn flush_thread_cache() {
 }
 
 // fork(): the child has only the forking thread, so a lock another thread
-// held at that moment would stay held forever.  The handlers take both
-// locks around the fork (no code path holds one while taking the other)
-// and release them on both sides.
+// held at that moment would stay held forever.  The handlers take the
+// pool's, the slabs' and the thread list's locks around the fork (no code
+// path holds one while taking another) and release them on both sides.
 extern "C" fn fork_prepare() {
     sync::hold(&pool::POOL);
     sync::hold(&slab::SLABS);
+    thread_state::hold_list();
 }
 
 extern "C" fn fork_release() {
-    // SAFETY: fork_prepare holds both, with no guard alive.
+    // SAFETY: fork_prepare holds all three, with no guard alive.
     unsafe {
+        thread_state::release_held_list();
         sync::release_held(&slab::SLABS);
         sync::release_held(&pool::POOL);
     }
