@@ -318,7 +318,7 @@ def why_missed(tid, run):
     if tid == "rss":
         page = run["machine"]["page_size"] / 1024  # the measuring machine's, from results.json
         parts, worst = [], None
-        for n in ("1000", "10000", "100000", "1000000"):
+        for n in ("1000", "10000", "100000", "1000000", "5000000"):
             a, b = g("libgcc", "mem.%s.rss_per_coro" % n), g("ours", "mem.%s.rss_per_coro" % n)
             if a is not None and b is not None:
                 parts.append("N=%s: libgcc %.2f KiB, ours %.2f KiB" % (n, a, b))
