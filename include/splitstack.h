@@ -30,6 +30,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version of the library this header belongs to (Cargo.toml's). */
+#define SPLITSTACK_VERSION_MAJOR 0
+#define SPLITSTACK_VERSION_MINOR 1
+#define SPLITSTACK_VERSION_PATCH 0
+#define SPLITSTACK_VERSION_STRING "0.1.0"
+
 /*
  Default minimum of usable bytes above a segment's limit.
  */
