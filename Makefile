@@ -178,6 +178,41 @@ $(eval $(call LIBRARY,aarch64))
 test-aarch64:
 	sh tests/c/aarch64/run.sh
 
+# ---------------------------------------------------------------------
+# Installing (tools/install.sh keeps the one list both install and
+# uninstall use).  The linker script and the .pc files name PREFIX paths;
+# DESTDIR only says where the files are staged.  PC_RPATH=yes/no/auto:
+# whether splitstack.pc adds -Wl,-rpath,${libdir} (auto: unless libdir is
+# one the dynamic linker searches anyway, like /usr/lib).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+libdir     ?= $(PREFIX)/lib
+aarch64_libdir ?= $(PREFIX)/lib/aarch64-linux-gnu
+includedir ?= $(PREFIX)/include
+mandir     ?= $(PREFIX)/share/man
+PC_RPATH   ?= auto
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' INCLUDEDIR='$(includedir)' MANDIR='$(mandir)' \
+  VERSION='$(VERSION)' SONAME='$(SONAME)' REALNAME='$(REALNAME)' PC_RPATH='$(PC_RPATH)'
+x86_64_INSTALL_ENV  = $(INSTALL_ENV) BUILDDIR='$(x86_64_OUT)' LIBDIR='$(libdir)' PKGCONFIGDIR='$(libdir)/pkgconfig'
+aarch64_INSTALL_ENV = $(INSTALL_ENV) BUILDDIR='$(aarch64_OUT)' LIBDIR='$(aarch64_libdir)' PKGCONFIGDIR='$(aarch64_libdir)/pkgconfig'
+
+.PHONY: install uninstall install-aarch64 uninstall-aarch64
+install: lib
+	@echo "splitstack $(VERSION): installing into $(DESTDIR)$(PREFIX)"
+	@$(x86_64_INSTALL_ENV) sh tools/install.sh install x86_64
+	@$(INSTALL_ENV) sh tools/install.sh install common
+
+uninstall:
+	@$(x86_64_INSTALL_ENV) sh tools/install.sh uninstall x86_64
+	@$(INSTALL_ENV) sh tools/install.sh uninstall common
+
+install-aarch64: lib-aarch64
+	@echo "splitstack $(VERSION) (aarch64): installing into $(DESTDIR)$(aarch64_libdir)"
+	@$(aarch64_INSTALL_ENV) sh tools/install.sh install aarch64
+
+uninstall-aarch64:
+	@$(aarch64_INSTALL_ENV) sh tools/install.sh uninstall aarch64
+
 demo: lib
 	$(CC) -O2 -fsplit-stack -Iinclude demo/demo.c $(BUILD)/libsplitstack.a -o $(BUILD)/demo
 	sh -c 'ulimit -s 256 && ./$(BUILD)/demo'
