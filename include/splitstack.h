@@ -17,7 +17,8 @@
  * __splitstack_morestack_impl and __splitstack_morestack_non_split_impl
  * (the targets of the shared library's stubs on aarch64), libgcc's
  * internal helpers (__generic_morestack, __generic_releasestack,
- * __generic_findstack, __morestack_*), __wrap_pthread_create (what
+ * __generic_findstack, __generic_morestack_set_initial_sp,
+ * __morestack_*), __wrap_pthread_create (what
  * pthread_create becomes under --wrap) and the three __morestack_*
  * thread-local variables.
  */
