@@ -18,7 +18,8 @@
 #   - install-aarch64 (when the cross tools are installed): the cross
 #     libraries in PREFIX/lib/aarch64-linux-gnu, a program built with their
 #     .pc files run under qemu-aarch64;
-#   - a missing cargo or cross tool stops make with what to install.
+#   - a missing cargo, cross tool or cbindgen stops make with what to
+#     install.
 # Prints PASS/FAIL/UNSUPPORTED lines and last
 #   install: N passed, N failed, N skipped
 # Exit status 1 when something failed.
@@ -218,15 +219,18 @@ fi
 
 # ------------------------------------------------------------ missing tools
 echo "== a missing tool stops make with what to install"
-missing() {
-    out=$(mk -B "$@" 2>&1) && { echo "make succeeded: $out"; return 1; }
-    echo "$out"
-    echo "$out" | grep -q "^splitstack: .* not found: "
-}
 check "no cargo: 'splitstack: ... not found: install Rust with rustup'" \
     sh -c "out=\$(make -s --no-print-directory -C '$ROOT' -B CARGO=splitstack-no-cargo target/release/libsplitstack.a 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q '^splitstack: splitstack-no-cargo not found: install Rust with rustup (https://rustup.rs)'"
 check "no cross compiler: 'splitstack: ... not found: the aarch64 cross tools'" \
     sh -c "out=\$(make -s --no-print-directory -C '$ROOT' -B A64_CROSS=splitstack-none- target/aarch64/aarch64-unknown-linux-gnu/release/libsplitstack.a 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q '^splitstack: splitstack-none-gcc not found: the aarch64 cross tools'"
+
+no_cbindgen() {
+    mkdir -p "$W/bin" && for t in sh sed head cat; do ln -sf "$(command -v $t)" "$W/bin/$t"; done
+    out=$(PATH=$W/bin "$(command -v make)" -s --no-print-directory -C "$ROOT" header 2>&1) && { echo "make header succeeded"; return 1; }
+    echo "$out"
+    echo "$out" | grep -q '^splitstack: cbindgen not found: apt-get install cbindgen'
+}
+check "no cbindgen: make header says 'splitstack: cbindgen not found: apt-get install cbindgen'" no_cbindgen
 
 echo "install: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
