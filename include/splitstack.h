@@ -17,7 +17,8 @@
  * __splitstack_morestack_impl and __splitstack_morestack_non_split_impl
  * (the targets of the shared library's stubs on aarch64), libgcc's
  * internal helpers (__generic_morestack, __generic_releasestack,
- * __generic_findstack, __morestack_*), __wrap_pthread_create (what
+ * __generic_findstack, __generic_morestack_set_initial_sp,
+ * __morestack_*), __wrap_pthread_create (what
  * pthread_create becomes under --wrap) and the three __morestack_*
  * thread-local variables.
  */
@@ -29,6 +30,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The version of the library this header belongs to (Cargo.toml's). */
+#define SPLITSTACK_VERSION_MAJOR 0
+#define SPLITSTACK_VERSION_MINOR 1
+#define SPLITSTACK_VERSION_PATCH 0
+#define SPLITSTACK_VERSION_STRING "0.1.0"
 
 /*
  Default minimum of usable bytes above a segment's limit.
