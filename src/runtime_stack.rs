@@ -6,12 +6,53 @@
 
 use crate::diag::Msg;
 use crate::layout::{ThreadBlock, RT_LEVELS};
-use crate::{config, stats, sys, thread_state, valgrind};
+use crate::sync::Lock;
+use crate::{asan, config, stats, sys, thread_state, valgrind};
 use core::ffi::c_void;
 use core::sync::atomic::{compiler_fence, Ordering::*};
 
 /// Runtime stack per thread (plus a guard page).
 pub(crate) const RUNTIME_STACK: usize = 64 << 10;
+
+/// Runtime stacks kept for new threads when threads exit, at most.
+const SPARE_MAX: usize = 64;
+
+/// The runtime stacks of exited threads, kept (mapped, guard page and
+/// all) for the next threads: a thread's first slow path then makes no
+/// system call, and its exit none for its runtime stack.  Taken with
+/// `try_lock` only, never waited for: whoever finds it busy (another
+/// thread, or a signal handler that interrupted this one there) maps or
+/// unmaps as if it were empty or full.
+struct Spare {
+    n: usize,
+    /// (base, length) of each kept mapping.
+    stacks: [(usize, usize); SPARE_MAX],
+}
+
+static SPARE: Lock<Spare> = Lock::new(Spare { n: 0, stacks: [(0, 0); SPARE_MAX] });
+
+/// A kept runtime stack of `len` bytes (its base), if there is one.
+fn take_spare(len: usize) -> Option<usize> {
+    let mut g = SPARE.try_lock()?;
+    let i = g.n.checked_sub(1)?;
+    let (base, l) = *g.stacks.get(i)?;
+    if l != len {
+        return None;
+    }
+    g.n = i;
+    Some(base)
+}
+
+/// Keeps a runtime stack for the next thread; false when there is no
+/// room (the caller unmaps it).
+fn keep_spare(base: usize, len: usize) -> bool {
+    let Some(mut g) = SPARE.try_lock() else { return false };
+    let n = g.n;
+    let Some(slot) = g.stacks.get_mut(n) else { return false };
+    *slot = (base, len);
+    g.n = n + 1;
+    true
+}
 
 /// Maps runtime stack `level` of the calling thread if needed; its top,
 /// or None if it cannot be mapped.
@@ -24,11 +65,23 @@ unsafe fn runtime_stack_top(tb: *mut ThreadBlock, level: usize) -> Option<usize>
     if rt.top == 0 {
         let page = config::page_size();
         let len = config::page_round(RUNTIME_STACK)? + page;
-        let base = sys::mmap_anon(len).ok()?;
-        // The lowest page is a guard: an overflow faults instead of
-        // writing into whatever lies below.
-        let _ = sys::mprotect_none(base, page);
-        stats::os_mapped(len);
+        let base = match take_spare(len) {
+            Some(b) => {
+                // An exited thread's frames may have left what valgrind
+                // and ASan saw of them (popped frames, poison).
+                valgrind::make_undefined(b + page, len - page);
+                asan::unpoison(b + page, len - page);
+                b
+            }
+            None => {
+                let base = sys::mmap_anon(len).ok()?;
+                // The lowest page is a guard: an overflow faults instead
+                // of writing into whatever lies below.
+                let _ = sys::mprotect_none(base, page);
+                stats::os_mapped(len);
+                base
+            }
+        };
         rt.base = base;
         rt.len = len;
         // Entered at its top (one past the mapping), which must count as
@@ -105,9 +158,10 @@ fn nested_too_deep() -> ! {
     Msg::new().s("signal handlers nested more than 4 deep inside the runtime; aborting").fatal()
 }
 
-/// Frees the calling thread's runtime stacks (thread exit).  The thread
-/// block forgets each first: a signal handler that needs one from here on
-/// maps a new one instead of using the range being unmapped.
+/// Frees the calling thread's runtime stacks (thread exit), keeping up to
+/// [`SPARE_MAX`] for the next threads.  The thread block forgets each
+/// first: a signal handler that needs one from here on maps a new one
+/// instead of using the range being given up.
 ///
 /// # Safety
 /// The caller must not be on a runtime stack.
@@ -130,6 +184,9 @@ pub unsafe fn free_runtime_stack() {
         rt.vg_stack = 0;
         compiler_fence(SeqCst);
         valgrind::stack_deregister(vg);
+        if keep_spare(base, len) {
+            continue;
+        }
         // SAFETY: the caller is not on it, and the block forgot it.
         if unsafe { sys::munmap(base, len) }.is_ok() {
             stats::os_unmapped(len);

@@ -97,7 +97,10 @@ gcc -O2 -shared -fPIC tests/system/count_libc.c -o "$T/count_libc.so" -ldl
 # Without address randomisation: where the kernel puts the first chunk
 # decides whether the runtime's segment map needs one leaf or two (a
 # chunk across a 1 GiB boundary), one mmap more in about 2% of runs.
-syscalls() { setarch "$(uname -m)" -R strace -f -c -o "$1" "$2" "$3" ${4:-} > /dev/null && awk '/total$/ {print $(NF-2)}' "$1"; }
+# syscalls OUT PROG ARG [ARG2]: system calls PROG made (strace -c's calls
+# column, summed: its total line has no errors column when no call failed).
+calls_in() { awk '$NF != "total" && $NF != "syscall" && $4 ~ /^[0-9]+$/ {s += $4} END {print s + 0}' "$1"; }
+syscalls() { setarch "$(uname -m)" -R strace -f -c -o "$1" "$2" "$3" ${4:-} > /dev/null && calls_in "$1"; }
 for mode in static shared; do
     if [ $mode = static ]; then L="$B/libsplitstack.a"; else L="-L$B -lsplitstack -Wl,-rpath,$B -Wl,-z,now"; fi
     gcc -O2 -fsplit-stack tests/system/hot_path.c $L -o "$T/hot_$mode" || { bad "build hot_path [$mode]"; continue; }
@@ -204,6 +207,18 @@ if command -v strace > /dev/null; then
     a=$(syscalls "$T/st4" "$T/make_release" 1000); b=$(syscalls "$T/st5" "$T/make_release" 100000)
     if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "makecontext + releasecontext: $a system calls for 1000 and for 100000 pairs"
     else bad "makecontext + releasecontext: system calls grow: $a for 1000, $b for 100000"; fi
+fi
+
+echo "== threads: a new thread maps nothing of the runtime's (tests/system/thread_cycle.c)"
+gcc -O2 -fsplit-stack tests/system/thread_cycle.c "$B/libsplitstack.a" -o "$T/thread_cycle" -pthread \
+    && gcc -O2 -fsplit-stack tests/system/thread_cycle.c -o "$T/thread_cycle_libgcc" -pthread \
+    || bad "build thread_cycle"
+if command -v strace > /dev/null; then
+    maps() { setarch "$(uname -m)" -R strace -f -e trace=mmap,munmap,mprotect -c -o "$1" "$2" "$3" > /dev/null && calls_in "$1"; }
+    a=$(maps "$T/st8" "$T/thread_cycle" 20); b=$(maps "$T/st9" "$T/thread_cycle" 400)
+    c=$(maps "$T/st10" "$T/thread_cycle_libgcc" 20); d=$(maps "$T/st11" "$T/thread_cycle_libgcc" 400)
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "thread create + split + exit: $a mmap/munmap/mprotect calls for 20 and for 400 threads (libgcc's runtime: $c and $d)"
+    else bad "thread create + split + exit: mmap/munmap/mprotect calls grow: $a for 20, $b for 400 threads"; fi
 fi
 
 echo "== gold's 1 MiB non-split demand: no system call per split (tests/system/libc_recursion.c)"
