@@ -131,22 +131,29 @@ unsafe impl Send for Listed {}
 
 static LISTED: Lock<Listed> = Lock::new(Listed { head: ptr::null_mut() });
 
-/// Runs `f` with the list held, and the calling thread's busy flag set,
-/// so that a signal handler that reads the totals meanwhile only tries
-/// the lock (`totals`).  None when `nested` and the lock was busy.
-fn with_list<R>(nested: bool, f: impl FnOnce(&mut Listed) -> R) -> Option<R> {
+/// Runs `f(tb, nested)` with the calling thread's busy flag set: `nested`
+/// says that the thread was already inside the runtime's allocator or
+/// thread list (this is a signal handler that interrupted it).
+pub fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
     let tb = thread_block();
-    // SAFETY: tb is the calling thread's block; a handler that interrupts
-    // us restores the flag before we resume.
+    // SAFETY: tb is the calling thread's block; a signal handler that
+    // interrupts us restores the flag before we resume.
     let saved = unsafe { (*tb).busy };
     // SAFETY: as above.
     unsafe { (*tb).busy = 1 };
     compiler_fence(SeqCst);
-    let r = sync::acquire(&LISTED, nested).map(|mut g| f(&mut g));
+    let r = f(tb, saved != 0);
     compiler_fence(SeqCst);
     // SAFETY: as above.
     unsafe { (*tb).busy = saved };
     r
+}
+
+/// Runs `f` with the list held, inside [`busy`], so that a signal handler
+/// that needs the list meanwhile only tries the lock.  None when nested
+/// and the lock was busy.
+fn with_list<R>(f: impl FnOnce(&mut Listed) -> R) -> Option<R> {
+    busy(|_, nested| sync::acquire(&LISTED, nested).map(|mut g| f(&mut g)))
 }
 
 /// Takes the list's lock and keeps it (fork's prepare handler).
@@ -171,9 +178,9 @@ pub unsafe fn release_held_list() {
 /// `tb` must be the calling thread's block, its exit destructor armed.
 unsafe fn list(tb: *mut ThreadBlock) {
     // SAFETY: the caller's promise; listed blocks are live (see Listed).
-    // Not from a signal handler that interrupted the list's holder: slow
-    // paths run with the busy flag clear.
-    let _ = with_list(false, |l| unsafe {
+    // (From a signal handler that interrupted the list's holder the lock
+    // is only tried: the thread then stays unlisted, without a cache.)
+    let _ = with_list(|l| unsafe {
         if (*tb).listed != 0 {
             return;
         }
@@ -192,7 +199,7 @@ unsafe fn list(tb: *mut ThreadBlock) {
 pub fn unlist() {
     let tb = thread_block();
     // SAFETY: tb is the calling thread's block; listed blocks are live.
-    let _ = with_list(false, |l| unsafe {
+    let _ = with_list(|l| unsafe {
         let own = own_totals(tb);
         if (*tb).listed != 0 {
             let (prev, next) = ((*tb).listed_prev, (*tb).listed_next);
@@ -241,8 +248,6 @@ unsafe fn own_totals(tb: *mut ThreadBlock) -> stats::ThreadTotals {
 /// share only.
 pub fn totals() -> stats::ThreadTotals {
     let tb = thread_block();
-    // SAFETY: the calling thread's block.
-    let nested = unsafe { (*tb).busy != 0 };
     let add = |t: &mut stats::ThreadTotals, o: stats::ThreadTotals| {
         t.allocated += o.allocated;
         t.freed += o.freed;
@@ -252,7 +257,7 @@ pub fn totals() -> stats::ThreadTotals {
     };
     let mut t = stats::ThreadTotals::default();
     // SAFETY: listed blocks are live while the list is held.
-    let counted = with_list(nested, |l| unsafe {
+    let counted = with_list(|l| unsafe {
         let mut b = l.head;
         while !b.is_null() {
             add(&mut t, own_totals(b));

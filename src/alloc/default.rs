@@ -16,9 +16,10 @@ use super::meta::{self, Block, DEDICATED};
 use super::{classes, os, pool, slab};
 use crate::diag::Msg;
 use crate::layout::{StackSegment, ThreadBlock, ThreadCounters, HEADER, MAX_CLASSES, META_BYTES};
+use crate::thread_state::busy;
 use crate::{asan, config, copies, stats, sync, thread_state};
 use core::ptr;
-use core::sync::atomic::{compiler_fence, AtomicBool, Ordering::*};
+use core::sync::atomic::{AtomicBool, Ordering::*};
 
 /// Chunk size of the default allocator.
 const CHUNK: usize = 8 << 20;
@@ -39,24 +40,6 @@ fn chunk_len(size: usize) -> Option<usize> {
 
 /// Bytes a thread keeps in its own cache before using the pool.
 const THREAD_CACHE_MAX: usize = 8 << 20;
-
-/// Runs `f(tb, nested)` with the calling thread's busy flag set: `nested`
-/// says that the thread was already inside the allocator (this is a
-/// signal handler that interrupted it).
-fn busy<R>(f: impl FnOnce(*mut ThreadBlock, bool) -> R) -> R {
-    let tb = thread_state::thread_block();
-    // SAFETY: tb is the calling thread's block; a signal handler that
-    // interrupts us restores the flag before we resume.
-    let saved = unsafe { (*tb).busy };
-    // SAFETY: as above.
-    unsafe { (*tb).busy = 1 };
-    compiler_fence(SeqCst);
-    let r = f(tb, saved != 0);
-    compiler_fence(SeqCst);
-    // SAFETY: as above.
-    unsafe { (*tb).busy = saved };
-    r
-}
 
 /// Takes a free block of class `class` (`size` bytes) from the calling
 /// thread's cache, counting it out of the cache (in the thread's own
