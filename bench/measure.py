@@ -183,6 +183,14 @@ def instructions_per_pair(variant):
                             lambda n: ([str(n)], dict(os.environ, SPLITSTACK_VALGRIND="0")), (10000, 20000))
 
 
+def instructions_per_getset(variant):
+    """Instructions per getcontext + setcontext of a coroutine's context
+    (make_release's getset loop: one half of a switch, no stack change)."""
+    return callgrind_per_op(os.path.join(BIN, variant, "make_release"),
+                            lambda n: ([str(n), "getset"], dict(os.environ, SPLITSTACK_VALGRIND="0")),
+                            (100000, 200000))
+
+
 def run_callgrind():
     """Deterministic instruction counts (no timing noise), when valgrind is here."""
     if not shutil.which("valgrind"):
@@ -197,6 +205,9 @@ def run_callgrind():
         x = instructions_per_pair(v)
         if x is not None:
             res[v]["insn.ctx.pair"] = {0: x}
+        x = instructions_per_getset(v)
+        if x is not None:
+            res[v]["insn.ctx.getset"] = {0: x}
         print("callgrind  %-8s instructions per call: %s" % (
             v, ", ".join("%s %.0f" % (k.split(".")[-1], x[0]) for k, x in res[v].items())), flush=True)
     return res

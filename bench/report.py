@@ -132,6 +132,8 @@ ROWS.append(("thread create + recurse + exit (+ join)", "threads.cycle", "us", N
 ROWS += [
     ("makecontext + releasecontext: instructions per pair (callgrind; libgcc's adds mmap + munmap)",
      "insn.ctx.pair", "insn", None, False),
+    ("getcontext + setcontext of a coroutine's context: instructions per pair, with the loop's calls (callgrind)",
+     "insn.ctx.getset", "insn", None, False),
     ("idle coroutine with gold's 1 MiB demand (tests/system/density.c direct): RSS",
      "density.direct.4096.rss_per_ctx", "KiB", None, True),
     ("idle coroutine with gold's 1 MiB demand: page tables (VmPTE)", "density.direct.4096.pte_per_ctx", "KiB", None, False),

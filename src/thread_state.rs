@@ -12,33 +12,74 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, Ordering::*};
 
+/// The calling thread's TLS, located once: one read of the thread
+/// pointer serves every variable (each variable's offset is a constant).
+/// Hold it only while no call or switch can move the code to another
+/// thread (a coroutine may migrate): within one function, between calls.
+#[derive(Clone, Copy)]
+pub struct Tls(usize);
+
+impl Tls {
+    /// The running thread's.
+    #[inline(always)]
+    pub fn here() -> Tls {
+        Tls(crate::arch::current::thread_pointer())
+    }
+
+    /// `&__morestack_segments`: the head of the thread's list.
+    #[inline(always)]
+    pub fn segments(self) -> &'static AtomicPtr<StackSegment> {
+        // SAFETY: the thread pointer plus the variable's offset is the
+        // thread's TLS slot, valid for the thread's life and 8-byte
+        // aligned; it is only ever accessed as a pointer-sized word (by
+        // this thread, and by its signal handlers).
+        unsafe { &*((self.0 + crate::arch::tls_segments_offset()) as *const AtomicPtr<StackSegment>) }
+    }
+
+    /// `&__morestack_current_segment`: the segment the thread runs on,
+    /// NULL on its original stack.
+    #[inline(always)]
+    pub fn current(self) -> &'static AtomicPtr<StackSegment> {
+        // SAFETY: as for `segments`.
+        unsafe { &*((self.0 + crate::arch::tls_current_segment_offset()) as *const AtomicPtr<StackSegment>) }
+    }
+
+    /// `__morestack_initial_sp`.
+    #[inline(always)]
+    pub fn initial_sp(self) -> *mut InitialSp {
+        (self.0 + crate::arch::tls_initial_sp_offset()) as *mut InitialSp
+    }
+
+    /// The runtime's own block.
+    #[inline(always)]
+    pub fn thread_block(self) -> *mut ThreadBlock {
+        (self.0 + crate::arch::tls_thread_block_offset()) as *mut ThreadBlock
+    }
+}
+
 /// `&__morestack_segments` of the calling thread: the head of its list.
 #[inline(always)]
 pub fn segments() -> &'static AtomicPtr<StackSegment> {
-    // SAFETY: the address is the calling thread's TLS slot, valid for the
-    // thread's life and 8-byte aligned; it is only ever accessed as a
-    // pointer-sized word (by this thread, and by its signal handlers).
-    unsafe { &*(crate::arch::tls_segments() as *const AtomicPtr<StackSegment>) }
+    Tls::here().segments()
 }
 
 /// `&__morestack_current_segment`: the segment the thread runs on, NULL
 /// on its original stack.
 #[inline(always)]
 pub fn current() -> &'static AtomicPtr<StackSegment> {
-    // SAFETY: as for `segments`.
-    unsafe { &*(crate::arch::tls_current_segment() as *const AtomicPtr<StackSegment>) }
+    Tls::here().current()
 }
 
 /// The calling thread's block.
 #[inline(always)]
 pub fn thread_block() -> *mut ThreadBlock {
-    crate::arch::tls_thread_block() as *mut ThreadBlock
+    Tls::here().thread_block()
 }
 
 /// `__morestack_initial_sp` of the calling thread.
 #[inline(always)]
 pub fn initial_sp() -> *mut InitialSp {
-    crate::arch::tls_initial_sp() as *mut InitialSp
+    Tls::here().initial_sp()
 }
 
 // ---------------------------------------------------------------------
@@ -270,4 +311,39 @@ pub fn totals() -> stats::ThreadTotals {
         add(&mut t, unsafe { own_totals(tb) });
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The TLS handle finds the variables where the assembly's own
+    /// accesses do: `__splitstack_find(NULL, ...)` reads
+    /// `__morestack_segments` in Rust, while `__morestack` writes it in
+    /// the assembly; here a value stored through the handle must read back
+    /// through a second handle, and the slots are distinct, per thread,
+    /// and laid out as morestack.S defines them.
+    #[test]
+    fn tls_handle_reaches_each_variable_once_per_thread() {
+        let t = Tls::here();
+        let addrs = [
+            t.segments() as *const _ as usize,
+            t.current() as *const _ as usize,
+            t.initial_sp() as usize,
+            t.thread_block() as usize,
+        ];
+        // morestack.S: segments, current, initial_sp, in that order.
+        assert_eq!(addrs[1], addrs[0] + 8);
+        assert_eq!(addrs[2], addrs[0] + 16);
+        assert!(addrs[3] >= addrs[2] + core::mem::size_of::<InitialSp>() || addrs[3] + 8 <= addrs[0]);
+        assert_eq!(segments() as *const _ as usize, addrs[0]);
+        let other: [usize; 2] = std::thread::spawn(|| {
+            let t = Tls::here();
+            [t.segments() as *const _ as usize, t.thread_block() as usize]
+        })
+        .join()
+        .unwrap();
+        assert_ne!(other[0], addrs[0]);
+        assert_eq!(other[1] - other[0], addrs[3].wrapping_sub(addrs[0]));
+    }
 }

@@ -93,27 +93,37 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
-/// Addresses of the three exported thread-local variables, resolved with
-/// the initial-exec model: the GOT entry (`:gottprel:`) holds the
-/// variable's offset from the thread pointer.
-/// Used by the accessors in arch/mod.rs.
-macro_rules! tls_address {
+/// The offset from the thread pointer of an exported thread-local
+/// variable, resolved with the initial-exec model: the GOT entry
+/// (`:gottprel:`) holds it.  Used by the accessors in arch/mod.rs.
+macro_rules! tls_offset {
     ($sym:literal) => {{
-        let p: usize;
+        let off: usize;
         // SAFETY: the symbol is a TLS variable defined in morestack.S; its
-        // GOT entry holds the offset from the thread pointer, and
-        // tpidr_el0 is the running thread's thread pointer.  Only the GOT
-        // is read.
+        // GOT entry is written by the dynamic linker before any code of
+        // ours runs and never again (so reading it is pure, like a
+        // constant).
         unsafe {
             core::arch::asm!(
                 concat!("adrp {0}, :gottprel:", $sym),
                 concat!("ldr {0}, [{0}, #:gottprel_lo12:", $sym, "]"),
-                "mrs {1}, tpidr_el0",
-                "add {0}, {0}, {1}",
-                out(reg) p, out(reg) _, options(nostack, readonly, pure, preserves_flags));
+                out(reg) off, options(nostack, nomem, pure, preserves_flags));
         }
-        p
+        off
     }};
+}
+
+/// The running thread's thread pointer (tpidr_el0).  Declared as reading
+/// memory (`readonly`), so that the compiler does not carry it across a
+/// call or a store, after which a coroutine may run on another thread.
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: reads the thread-pointer register; nothing else is touched.
+    unsafe {
+        core::arch::asm!("mrs {0}, tpidr_el0", out(reg) tp, options(nostack, readonly, pure, preserves_flags));
+    }
+    tp
 }
 
 #[cfg(test)]
@@ -142,8 +152,15 @@ mod tests {
 
     #[test]
     fn tls_variables_are_distinct_and_thread_local() {
-        use crate::arch::{tls_current_segment, tls_initial_sp, tls_segments};
-        let (a, b, c) = (tls_segments(), tls_current_segment(), tls_initial_sp());
+        use crate::arch::{tls_current_segment_offset, tls_initial_sp_offset, tls_segments_offset};
+        fn tls_segments() -> usize {
+            thread_pointer() + tls_segments_offset()
+        }
+        let (a, b, c) = (
+            tls_segments(),
+            thread_pointer() + tls_current_segment_offset(),
+            thread_pointer() + tls_initial_sp_offset(),
+        );
         assert_eq!(b, a + 8);
         assert_eq!(c, a + 16);
         let other = std::thread::spawn(|| tls_segments()).join().unwrap();

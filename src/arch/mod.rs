@@ -11,25 +11,25 @@ pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64 as current;
 
-// The calling thread's copies of the TLS variables defined in the
-// assembly, through each architecture's initial-exec access
-// (`tls_address!`).
+// Offsets from the thread pointer (`current::thread_pointer`) of the TLS
+// variables defined in the assembly, through each architecture's
+// initial-exec access (`tls_offset!`).
 
 #[inline(always)]
-pub fn tls_segments() -> usize {
-    tls_address!("__morestack_segments")
+pub fn tls_segments_offset() -> usize {
+    tls_offset!("__morestack_segments")
 }
 #[inline(always)]
-pub fn tls_current_segment() -> usize {
-    tls_address!("__morestack_current_segment")
+pub fn tls_current_segment_offset() -> usize {
+    tls_offset!("__morestack_current_segment")
 }
 #[inline(always)]
-pub fn tls_initial_sp() -> usize {
-    tls_address!("__morestack_initial_sp")
+pub fn tls_initial_sp_offset() -> usize {
+    tls_offset!("__morestack_initial_sp")
 }
 #[inline(always)]
-pub fn tls_thread_block() -> usize {
-    tls_address!("splitstack_thread")
+pub fn tls_thread_block_offset() -> usize {
+    tls_offset!("splitstack_thread")
 }
 
 extern "C" {

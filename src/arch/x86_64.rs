@@ -72,23 +72,40 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
-/// Addresses of the three exported thread-local variables, resolved with
-/// the initial-exec model (a `%fs`-relative offset from the GOT).
-/// Used by the accessors in arch/mod.rs.
-macro_rules! tls_address {
+/// The offset from the thread pointer of an exported thread-local
+/// variable, resolved with the initial-exec model (the GOT entry holds it;
+/// a static link relaxes the load to an immediate).  Used by the accessors
+/// in arch/mod.rs.
+macro_rules! tls_offset {
     ($sym:literal) => {{
-        let p: usize;
-        // SAFETY: the symbol is a TLS variable defined in morestack.S; the
-        // GOT entry holds its offset from the thread pointer, and %fs:0
-        // holds the thread pointer itself (glibc's tcbhead_t.tcb).
+        let off: usize;
+        // SAFETY: the symbol is a TLS variable defined in morestack.S; its
+        // GOT entry is written by the dynamic linker before any code of
+        // ours runs and never again (so reading it is pure, like a
+        // constant).
         unsafe {
             core::arch::asm!(
                 concat!("mov {0}, qword ptr [rip + ", $sym, "@GOTTPOFF]"),
-                "add {0}, qword ptr fs:[0]",
-                out(reg) p, options(nostack, readonly, pure));
+                out(reg) off, options(nostack, nomem, pure, preserves_flags));
         }
-        p
+        off
     }};
+}
+
+/// The running thread's thread pointer (glibc's `tcbhead_t.tcb`, which
+/// %fs:0 holds).  Read as memory (`readonly`), so that the compiler does
+/// not carry it across a call or a store, after which a coroutine may run
+/// on another thread.
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: %fs:0 is the first word of the running thread's TCB, which
+    // glibc sets to the TCB's own address.
+    unsafe {
+        core::arch::asm!("mov {0}, qword ptr fs:[0]", out(reg) tp,
+            options(nostack, readonly, pure, preserves_flags));
+    }
+    tp
 }
 
 #[cfg(test)]

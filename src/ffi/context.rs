@@ -9,7 +9,8 @@
 
 use crate::diag::Msg;
 use crate::layout::{InitialSp, StackSegment};
-use crate::{arch::current as arch, chain, config, context_sizing, stats, thread_state};
+use crate::thread_state::{self, Tls};
+use crate::{arch::current as arch, chain, config, context_sizing, stats};
 use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
 use core::ptr;
@@ -153,14 +154,28 @@ pub(super) unsafe fn check_segments(c: &SplitstackContext) -> Result<(), (*mut S
     }
 }
 
-/// The cheap form of [`check_segments`] for `setcontext`, which must stay
-/// a few instructions: a segment word must be NULL or a 16-byte aligned
-/// user-space address.  (Contexts in libgcc's layout get the full check:
+/// The cheap form of [`check_segments`], for contexts in our layout: a
+/// segment word must be NULL or a 16-byte aligned user-space address at
+/// or above 64 KiB.  (Contexts in libgcc's layout get the full check:
 /// they are rare.)
 #[inline(always)]
 fn plausible(seg: *mut StackSegment) -> bool {
     let a = seg as usize;
     a == 0 || (a.is_multiple_of(16) && (65536..1 << 48).contains(&a))
+}
+
+/// The `setcontext` fast path's check, which must stay a few
+/// instructions: both words [`plausible`], and not both NULL (a context
+/// of the original stack, which goes the general way).  Exactly
+/// `plausible(a) && plausible(b) && !(a and b NULL)` (a test checks).
+#[inline(always)]
+fn plausible_pair(segments: *mut StackSegment, current: *mut StackSegment) -> bool {
+    let (a, b) = (segments as usize, current as usize);
+    let both = a | b;
+    // Misaligned or beyond user space (one test of the two together); not
+    // both NULL; then neither a non-NULL word below 64 KiB (a - 1 wraps
+    // NULL to the top).
+    both & !((1usize << 48) - 16) == 0 && both != 0 && a.wrapping_sub(1) >= 65535 && b.wrapping_sub(1) >= 65535
 }
 
 /// Where a collector's scan of the calling thread's stack starts: this
@@ -200,10 +215,11 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
         if ctx.is_null() {
             return null_context("__splitstack_getcontext");
         }
-        let isp = thread_state::initial_sp();
+        let tls = Tls::here();
+        let isp = tls.initial_sp();
         ctx.write(SplitstackContext {
-            segments: thread_state::segments().load(Relaxed),
-            current: thread_state::current().load(Relaxed),
+            segments: tls.segments().load(Relaxed),
+            current: tls.current().load(Relaxed),
             sp: scan_start() as *mut c_void,
             guard: arch::get_guard(),
             initial_sp: (*isp).sp as *mut c_void,
@@ -235,28 +251,30 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
             return setcontext_general(ctx as *mut SplitstackContext);
         }
         let (segments, current) = ((*c).segments, (*c).current);
-        if !plausible(segments) || !plausible(current) || (segments.is_null() && current.is_null()) {
+        if !plausible_pair(segments, current) {
             return setcontext_general(ctx as *mut SplitstackContext);
         }
-        install(c, segments);
+        install(c, segments, current);
     }
 }
 
 /// Makes the context at `c` the calling thread's state, with `segments`
-/// as its chain.  Order: the limit last, so that a signal between these
+/// as its chain and `current` (the context's, already read) as the
+/// segment it runs on.  Order: the limit last, so that a signal between these
 /// stores sees the old limit with the new lists at worst, which only
 /// makes a handler split early.
 ///
 /// # Safety
 /// `c` must be a readable context whose segment words were checked.
 #[inline(always)]
-unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment) {
+unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, current: *mut StackSegment) {
     // SAFETY: the caller's promise; the rest is the calling thread's own
     // TLS state.
     unsafe {
-        let isp = thread_state::initial_sp();
-        thread_state::segments().store(segments, Relaxed);
-        thread_state::current().store((*c).current, Relaxed);
+        let tls = Tls::here();
+        let isp = tls.initial_sp();
+        tls.segments().store(segments, Relaxed);
+        tls.current().store(current, Relaxed);
         (*isp).sp = (*c).initial_sp as *mut u8;
         (*isp).len = (*c).initial_sp_len;
         (*isp).dont_block_signals = (*c).dont_block_signals as i32;
@@ -310,7 +328,7 @@ unsafe fn setcontext_general(ctx: *mut SplitstackContext) {
         } else {
             c.segments
         };
-        install(&c, segments);
+        install(&c, segments, c.current);
     }
 }
 
@@ -584,6 +602,40 @@ pub unsafe extern "C" fn __splitstack_block_signals_context(ctx: *mut *mut c_voi
         }
         if !new.is_null() {
             (*ctx).dont_block_signals = (*new == 0) as usize;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plausible_pair_is_the_two_word_checks() {
+        let edges: [usize; 16] = [
+            0,
+            1,
+            8,
+            16,
+            0xfff0,
+            0xffff,
+            0x1_0000,
+            0x1_0008,
+            0x1_0010,
+            0x7fff_ffff_fff0,
+            0xffff_ffff_fff0,
+            0xffff_ffff_fff8,
+            0x1_0000_0000_0000,
+            0x1_0000_0000_0010,
+            0xffff_8000_0000_0000,
+            usize::MAX & !15,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                let (sa, sb) = (a as *mut StackSegment, b as *mut StackSegment);
+                let want = plausible(sa) && plausible(sb) && !(a == 0 && b == 0);
+                assert_eq!(plausible_pair(sa, sb), want, "{a:#x} {b:#x}");
+            }
         }
     }
 }
