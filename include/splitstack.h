@@ -76,6 +76,15 @@
 #define SPLITSTACK_ALLOCATOR_VERSION 1
 
 /*
+ `splitstack_set_guard_pages` modes (and `SplitstackStats.guard_mode`).
+ */
+#define SPLITSTACK_GUARD_OFF 0
+
+#define SPLITSTACK_GUARD_ON 1
+
+#define SPLITSTACK_GUARD_MPROTECT 2
+
+/*
  Result codes of the configuration and allocator API.  The values are
  part of the ABI: never reused or renumbered.
  */
@@ -153,6 +162,23 @@ typedef struct SplitstackStats {
    Segments made by another runtime copy (libgcc's) that this one freed.
    */
   uint64_t foreign_segments_freed;
+  /*
+   Guard pages in force (`SPLITSTACK_GUARD`): 0 off, 1 page-table
+   markers (`MADV_GUARD_INSTALL`), 2 `mprotect` pages (asked for, or
+   the kernel refused markers).
+   */
+  uint64_t guard_mode;
+  /*
+   Guard pages made: as markers, and with `mprotect` (two kernel
+   mappings each, capped).
+   */
+  uint64_t guard_markers;
+  uint64_t guard_mprotects;
+  /*
+   Memory ranges left unguarded because the `mprotect` cap was reached
+   or `mprotect` failed (said once on stderr).
+   */
+  uint64_t guard_unguarded;
 } SplitstackStats;
 
 /*
@@ -402,6 +428,23 @@ size_t splitstack_default_reserve(void);
  warm paths) comes on top.
  */
 enum SplitstackResult splitstack_set_cache_max(size_t bytes);
+
+/*
+ Guard pages below segments: `SPLITSTACK_GUARD_OFF` (0),
+ `SPLITSTACK_GUARD_ON` (1: page-table markers, `mprotect` where the
+ kernel refuses them) or `SPLITSTACK_GUARD_MPROTECT` (2).  As the
+ `SPLITSTACK_GUARD` variable, which it overrides; only before the first
+ segment exists (the mode is fixed then): afterwards, or for another
+ value, nothing changes and the result says why (a message too).  See
+ README, "Guard pages".
+ */
+enum SplitstackResult splitstack_set_guard_pages(uint32_t mode);
+
+/*
+ The guard-page mode in force: 0 off, 1 page-table markers, 2
+ `mprotect` pages (also when markers were asked for and refused).
+ */
+uint32_t splitstack_guard_pages(void);
 
 /*
  Walks the stack pieces of the calling thread (start with `seg` and

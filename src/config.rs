@@ -47,6 +47,17 @@ static MIN_SEGMENT: AtomicUsize = AtomicUsize::new(0);
 static CACHE_MAX: AtomicUsize = AtomicUsize::new(0);
 static DEFAULT_RESERVE: AtomicUsize = AtomicUsize::new(0);
 static STATS_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
+/// The guard-page setting asked for ([`GUARD_OFF`] etc.).
+static GUARD: AtomicUsize = AtomicUsize::new(GUARD_OFF);
+
+/// No guard pages (the default).
+pub(crate) const GUARD_OFF: usize = 0;
+/// A guard page below every segment: `MADV_GUARD_INSTALL` markers, or
+/// `mprotect` where the kernel refuses them.
+pub(crate) const GUARD_ON: usize = 1;
+/// Guard pages made with `mprotect` only (two kernel mappings each, up to
+/// a cap: see alloc/guard.rs).
+pub(crate) const GUARD_MPROTECT: usize = 2;
 
 /// Room for a handler's first split-stack prologue and the nested
 /// `__morestack` frame, on top of the signal frame.
@@ -183,6 +194,32 @@ unsafe fn size_setting(name: &str, default: usize, check: fn(usize) -> Option<&'
     default
 }
 
+/// `SPLITSTACK_GUARD`: `0` off, `1` on, `mprotect` on with mprotect
+/// guards only; anything else is refused with a message (off).  Unset or
+/// empty, libgcc's `SPLIT_STACK_GUARD` turns guards on when it is set at
+/// all, as it does in libgcc (whatever its value).
+///
+/// # Safety
+/// None beyond `env`'s (the names here are NUL-terminated).
+unsafe fn guard_setting() -> usize {
+    // SAFETY: NUL-terminated names.
+    match unsafe { env(b"SPLITSTACK_GUARD\0") } {
+        Some(b"0") => GUARD_OFF,
+        Some(b"1") => GUARD_ON,
+        Some(b"mprotect") => GUARD_MPROTECT,
+        Some(v) if !v.is_empty() => {
+            let mut m = Msg::new();
+            m.s("SPLITSTACK_GUARD=");
+            m.s(core::str::from_utf8(&v[..v.len().min(40)]).unwrap_or("(not UTF-8)"));
+            m.s(" ignored: not 0, 1 or mprotect; guard pages off").emit();
+            GUARD_OFF
+        }
+        // SAFETY: as above.
+        _ if unsafe { env(b"SPLIT_STACK_GUARD\0") }.is_some() => GUARD_ON,
+        _ => GUARD_OFF,
+    }
+}
+
 /// Reads the settings; idempotent and cheap after the first call.
 pub fn init() {
     if PAGE_SIZE.load(Relaxed) != 0 {
@@ -209,6 +246,8 @@ pub fn init() {
             STATS_AT_EXIT.store(1, Relaxed);
         }
     }
+    // SAFETY: as above.
+    GUARD.store(unsafe { guard_setting() }, Relaxed);
     reserve_word().store(reserve, Relaxed);
     MIN_SEGMENT.store(min_segment, Relaxed);
     CACHE_MAX.store(cache_max, Relaxed);
@@ -257,6 +296,21 @@ pub fn cache_max() -> usize {
 pub fn stats_at_exit() -> bool {
     init();
     STATS_AT_EXIT.load(Relaxed) != 0
+}
+
+/// The guard-page setting ([`GUARD_OFF`], [`GUARD_ON`],
+/// [`GUARD_MPROTECT`]); alloc/guard.rs says what is in force.
+#[inline]
+pub fn guard() -> usize {
+    init();
+    GUARD.load(Relaxed)
+}
+
+/// Changes the guard-page setting (alloc/guard.rs allows it only before
+/// any segment memory was carved).
+pub fn set_guard(v: usize) {
+    init();
+    GUARD.store(v, Relaxed);
 }
 
 pub fn set_min_segment(v: usize) {

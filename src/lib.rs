@@ -72,6 +72,7 @@ pub mod runtime_stack;
 pub mod alloca;
 pub mod chain;
 pub mod context_sizing;
+pub mod overrun;
 pub mod thread;
 // L4
 pub mod ffi;

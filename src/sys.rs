@@ -54,6 +54,20 @@ pub unsafe fn madvise_dontneed(addr: usize, len: usize) -> SysResult {
     check(unsafe { syscall6(nr(libc::SYS_madvise), addr, len, libc::MADV_DONTNEED as usize, 0, 0, 0) })
 }
 
+/// `MADV_GUARD_INSTALL` (Linux 6.13): the pages become guard markers in
+/// the page tables (any access faults with SEGV_MAPERR; no new mapping).
+pub(crate) const MADV_GUARD_INSTALL: usize = 102;
+
+/// Makes `[addr, addr + len)` guard pages with `MADV_GUARD_INSTALL`
+/// (their contents, if any, are discarded).
+///
+/// # Safety
+/// Nothing may rely on the contents of the range or access it afterwards.
+pub unsafe fn madvise_guard_install(addr: usize, len: usize) -> SysResult {
+    // SAFETY: the caller's promise.
+    check(unsafe { syscall6(nr(libc::SYS_madvise), addr, len, MADV_GUARD_INSTALL, 0, 0, 0) })
+}
+
 /// Gives up the CPU (spin-lock back-off).
 pub fn sched_yield() {
     // SAFETY: no arguments, no memory.

@@ -5,7 +5,7 @@
 //! the finalising thread's at process exit.
 
 use crate::diag::Msg;
-use crate::{alloc, chain, config, runtime_stack, stats, thread_state};
+use crate::{alloc, chain, config, overrun, runtime_stack, stats, thread_state};
 use core::ffi::{c_int, c_void};
 
 /// A thread's start routine.
@@ -61,6 +61,7 @@ fn teardown() {
 /// Called by glibc at thread exit only, on the exiting thread.
 unsafe extern "C" fn thread_exit(_segments: *mut c_void) {
     teardown();
+    overrun::thread_exiting();
     // glibc reuses thread descriptors (and with them the limit word) for
     // new threads; a thread created without the wrapper must start with
     // limit 0, as on a fresh descriptor, not with this one's.
@@ -74,6 +75,7 @@ pub fn process_exit() {
     teardown();
     if config::stats_at_exit() {
         stats::report(thread_state::totals());
+        alloc::guard::report();
     }
 }
 
@@ -82,6 +84,7 @@ extern "C" fn thread_start(p: *mut c_void) -> *mut c_void {
     // nothing else uses; __stack_split_initialize has no preconditions.
     unsafe {
         __stack_split_initialize();
+        overrun::thread_started();
         if let Err(err) = thread_state::register_exit_destructor() {
             Msg::new()
                 .s("pthread_setspecific failed (errno ")

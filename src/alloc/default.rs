@@ -13,7 +13,7 @@
 //! list.
 
 use super::meta::{self, Block, DEDICATED};
-use super::{classes, os, pool, slab};
+use super::{classes, guard, os, pool, slab};
 use crate::diag::Msg;
 use crate::layout::{StackSegment, ThreadBlock, ThreadCounters, HEADER, MAX_CLASSES, META_BYTES};
 use crate::thread_state::busy;
@@ -177,15 +177,19 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
         // 3. Carve from this thread's chunk (a nested caller takes a chunk
         //    of its own rather than racing the interrupted carve), or from
         //    what an exited thread left of its own, or from a new chunk.
+        //    With guards on, each block carved in a chunk has one below
+        //    it, made here; a new chunk's first block has the chunk's.
         let packed = pack();
         if !nested {
             let start = place((*tb).bump_ptr, size, packed);
             if (*tb).bump_ptr != 0 && start + size <= (*tb).bump_end {
+                guard_below(start);
                 (*tb).bump_ptr = start + size;
                 return Ok(block(start));
             }
             let remainder = pool::lock(false).and_then(|mut p| p.take_remainder(size, |r| place(r, size, packed)));
             if let Some((range, start, end)) = remainder {
+                guard_below(start);
                 if packed {
                     // Only the remainder's own padding: the bytes below it
                     // may be the top of a live block of the exited thread.
@@ -199,7 +203,7 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
         }
         let len = chunk_len(size).ok_or(libc::ENOMEM)?;
         let chunk = os::map(len)?;
-        let start = place(chunk, size, packed);
+        let start = if guard::on() { chunk } else { place(chunk, size, packed) };
         if packed {
             fence_below(start, chunk);
         }
@@ -225,21 +229,35 @@ unsafe fn alloc_busy(tb: *mut ThreadBlock, total: usize, nested: bool) -> Result
 /// needs them page-aligned: see copies.rs), and not under
 /// AddressSanitizer (whose own stack bookkeeping then reports frames on
 /// a packed segment as overflows: tests/asan).
+/// Not with guard pages either: a guard needs a whole page below the
+/// block.
 #[inline]
 fn pack() -> bool {
-    copies::alone() && !asan::active()
+    copies::alone() && !asan::active() && !guard::on()
+}
+
+/// With guards on, makes the page below a block placed at `start` (by
+/// [`place`], which left it free) a guard.
+fn guard_below(start: usize) {
+    if guard::on() {
+        guard::install(start - config::page_size());
+    }
 }
 
 /// Where a packed block's header starts, below a page boundary.
 pub(crate) const HEADER_SLOT: usize = 64;
 
 /// The first address at or above `p` where a block of `size` bytes goes:
-/// 16-byte aligned below a page (slabs place those), else page-aligned,
-/// or (packed) [`HEADER_SLOT`] bytes below a page boundary.
+/// 16-byte aligned below a page (slabs place those), else page-aligned
+/// (with guards on, a page above the first boundary, leaving the page
+/// for the guard), or (packed) [`HEADER_SLOT`] bytes below a page
+/// boundary.
 fn place(p: usize, size: usize, packed: bool) -> usize {
     let page = config::page_size();
     if size < page {
         (p + 15) & !15
+    } else if guard::on() {
+        ((p + page - 1) & !(page - 1)) + page
     } else if packed {
         ((p + HEADER_SLOT + page - 1) & !(page - 1)) - HEADER_SLOT
     } else {

@@ -14,6 +14,7 @@
 
 pub mod classes;
 pub mod default;
+pub mod guard;
 pub mod meta;
 pub mod os;
 pub mod pool;

@@ -4,7 +4,7 @@
 
 use crate::diag::Msg;
 use crate::layout::StackSegment;
-use crate::{chain, config, copies, sys, thread, thread_state};
+use crate::{chain, config, copies, overrun, sys, thread, thread_state};
 use core::ffi::c_void;
 use core::ptr;
 
@@ -65,6 +65,7 @@ pub extern "C" fn __generic_morestack_set_initial_sp(sp: *mut c_void, len: usize
     // are all mapped and relocated.
     copies::scan();
     thread::init();
+    overrun::init();
     let isp = thread_state::initial_sp();
     // SAFETY: the calling thread's record.
     unsafe {

@@ -2,6 +2,7 @@
 //! allocator registration.
 
 use super::types::{SplitstackAllocator, SplitstackResult, SplitstackStats, SPLITSTACK_ALLOCATOR_VERSION};
+use crate::alloc::guard;
 use crate::alloc::user::{self, RegisterError, Vtable};
 use crate::diag::Msg;
 use crate::{config, stats, thread_state};
@@ -20,7 +21,12 @@ pub unsafe extern "C" fn splitstack_get_stats(out: *mut SplitstackStats, out_siz
         Msg::new().s("splitstack_get_stats: NULL output pointer").emit();
         return 0;
     }
-    let snap = SplitstackStats::from(stats::snapshot(thread_state::totals()));
+    let mut snap = SplitstackStats::from(stats::snapshot(thread_state::totals()));
+    let g = guard::counts();
+    snap.guard_mode = g.mode as u64;
+    snap.guard_markers = g.markers as u64;
+    snap.guard_mprotects = g.protected as u64;
+    snap.guard_unguarded = g.unguarded as u64;
     let n = out_size.min(core::mem::size_of::<SplitstackStats>());
     // SAFETY: the caller says `out` has room for `out_size` bytes (we
     // write at most that); `snap` is a plain struct of u64s.
@@ -133,4 +139,41 @@ pub extern "C" fn splitstack_default_reserve() -> usize {
 pub extern "C" fn splitstack_set_cache_max(bytes: usize) -> SplitstackResult {
     config::set_cache_max(bytes);
     SplitstackResult::SplitstackOk
+}
+
+/// Guard pages below segments: `SPLITSTACK_GUARD_OFF` (0),
+/// `SPLITSTACK_GUARD_ON` (1: page-table markers, `mprotect` where the
+/// kernel refuses them) or `SPLITSTACK_GUARD_MPROTECT` (2).  As the
+/// `SPLITSTACK_GUARD` variable, which it overrides; only before the first
+/// segment exists (the mode is fixed then): afterwards, or for another
+/// value, nothing changes and the result says why (a message too).  See
+/// README, "Guard pages".
+#[no_mangle]
+pub extern "C" fn splitstack_set_guard_pages(mode: u32) -> SplitstackResult {
+    let mode = mode as usize;
+    if mode > config::GUARD_MPROTECT {
+        Msg::new().s("splitstack_set_guard_pages(").dec(mode as u64).s("): not 0, 1 or 2; unchanged").emit();
+        return SplitstackResult::SplitstackInvalidValue;
+    }
+    let fixed = guard::counts().mode;
+    if !guard::undecided() && fixed != mode && !(mode == config::GUARD_ON && fixed == config::GUARD_MPROTECT) {
+        Msg::new()
+            .s("splitstack_set_guard_pages(")
+            .dec(mode as u64)
+            .s("): segments exist already, with mode ")
+            .dec(fixed as u64)
+            .s("; unchanged (call it before the first split-stack call, or use SPLITSTACK_GUARD)")
+            .emit();
+        return SplitstackResult::SplitstackInvalidValue;
+    }
+    config::set_guard(mode);
+    crate::overrun::init();
+    SplitstackResult::SplitstackOk
+}
+
+/// The guard-page mode in force: 0 off, 1 page-table markers, 2
+/// `mprotect` pages (also when markers were asked for and refused).
+#[no_mangle]
+pub extern "C" fn splitstack_guard_pages() -> u32 {
+    guard::counts().mode as u32
 }

@@ -8,6 +8,11 @@ use core::ffi::c_void;
 /// Current version of [`SplitstackAllocator`].
 pub const SPLITSTACK_ALLOCATOR_VERSION: u32 = 1;
 
+/// `splitstack_set_guard_pages` modes (and `SplitstackStats.guard_mode`).
+pub const SPLITSTACK_GUARD_OFF: u32 = 0;
+pub const SPLITSTACK_GUARD_ON: u32 = 1;
+pub const SPLITSTACK_GUARD_MPROTECT: u32 = 2;
+
 /// Result codes of the configuration and allocator API.  The values are
 /// part of the ABI: never reused or renumbered.
 #[repr(C)]
@@ -74,6 +79,17 @@ pub struct SplitstackStats {
     pub alloca_blocks_freed: u64,
     /// Segments made by another runtime copy (libgcc's) that this one freed.
     pub foreign_segments_freed: u64,
+    /// Guard pages in force (`SPLITSTACK_GUARD`): 0 off, 1 page-table
+    /// markers (`MADV_GUARD_INSTALL`), 2 `mprotect` pages (asked for, or
+    /// the kernel refused markers).
+    pub guard_mode: u64,
+    /// Guard pages made: as markers, and with `mprotect` (two kernel
+    /// mappings each, capped).
+    pub guard_markers: u64,
+    pub guard_mprotects: u64,
+    /// Memory ranges left unguarded because the `mprotect` cap was reached
+    /// or `mprotect` failed (said once on stderr).
+    pub guard_unguarded: u64,
 }
 
 impl From<Snapshot> for SplitstackStats {
@@ -91,6 +107,16 @@ impl From<Snapshot> for SplitstackStats {
             alloca_blocks_allocated: s.alloca_blocks_allocated,
             alloca_blocks_freed: s.alloca_blocks_freed,
             foreign_segments_freed: s.foreign_segments_freed,
+            guard_mode: 0,
+            guard_markers: 0,
+            guard_mprotects: 0,
+            guard_unguarded: 0,
         }
     }
 }
+
+const _: () = {
+    assert!(SPLITSTACK_GUARD_OFF as usize == crate::config::GUARD_OFF);
+    assert!(SPLITSTACK_GUARD_ON as usize == crate::config::GUARD_ON);
+    assert!(SPLITSTACK_GUARD_MPROTECT as usize == crate::config::GUARD_MPROTECT);
+};

@@ -50,7 +50,7 @@ command -v pkg-config > /dev/null || { bad "pkg-config is not installed (apt-get
 # (header_functions: the library's; header_inline: the header's own
 # static inline ones, documented but not exported.)
 header_functions() {
-    grep -v '^static inline' include/splitstack.h | sed -n 's/^[a-z][a-zA-Z_ *]*[ *]\([_a-z][_a-z0-9]*\)(.*/\1/p' \
+    grep -v '^static inline' include/splitstack.h | sed -n 's/^[a-z][a-zA-Z0-9_ *]*[ *]\([_a-z][_a-z0-9]*\)(.*/\1/p' \
         | grep -v '^splitstack_resetcontext_symbol_$' | sort -u
 }
 header_inline() { sed -n 's/^static inline [a-zA-Z_ *]*[ *]\([_a-z][_a-z0-9]*\)(.*/\1/p' include/splitstack.h | sort -u; }
