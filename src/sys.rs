@@ -142,24 +142,7 @@ pub fn probe_read(addr: usize, out: &mut [u8]) -> bool {
         return true;
     }
     let Some(end) = addr.checked_add(out.len()) else { return false };
-    let local = libc::iovec { iov_base: out.as_mut_ptr() as *mut libc::c_void, iov_len: out.len() };
-    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: out.len() };
-    // SAFETY: getpid has no arguments; process_vm_readv writes only into
-    // `out` (described by `local`) and reads `remote` through the kernel,
-    // which reports EFAULT instead of faulting.
-    let r = unsafe {
-        let pid = syscall6(nr(libc::SYS_getpid), 0, 0, 0, 0, 0, 0);
-        check(syscall6(
-            nr(libc::SYS_process_vm_readv),
-            pid as usize,
-            &local as *const libc::iovec as usize,
-            1,
-            &remote as *const libc::iovec as usize,
-            1,
-            0,
-        ))
-    };
-    match r {
+    match vm_read(addr, out) {
         Ok(n) => n == out.len(),
         Err(e) if e == libc::EPERM || e == libc::ENOSYS => {
             let page = kernel_page_size();
@@ -174,6 +157,39 @@ pub fn probe_read(addr: usize, out: &mut [u8]) -> bool {
             true
         }
         Err(_) => false,
+    }
+}
+
+/// Whether the kernel can read the byte at `addr`, asked without a fault
+/// (and without a file descriptor): `faccessat` reads a path name from
+/// there, so it fails with EFAULT exactly when the byte is not readable
+/// (a readable page of zeros names "", ENOENT).  qemu-user checks the
+/// guest's page protections the same way.
+pub fn kernel_can_read(addr: usize) -> bool {
+    // SAFETY: the kernel only reads the string at `addr` (reporting
+    // EFAULT rather than faulting); nothing is written.
+    let r = unsafe { syscall6(nr(libc::SYS_faccessat), libc::AT_FDCWD as usize, addr, libc::F_OK as usize, 0, 0, 0) };
+    check(r) != Err(libc::EFAULT)
+}
+
+/// `process_vm_readv` of `out.len()` bytes at `addr` of our own process.
+fn vm_read(addr: usize, out: &mut [u8]) -> SysResult {
+    let local = libc::iovec { iov_base: out.as_mut_ptr() as *mut libc::c_void, iov_len: out.len() };
+    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: out.len() };
+    // SAFETY: getpid has no arguments; process_vm_readv writes only into
+    // `out` (described by `local`) and reads `remote` through the kernel,
+    // which reports EFAULT instead of faulting.
+    unsafe {
+        let pid = syscall6(nr(libc::SYS_getpid), 0, 0, 0, 0, 0, 0);
+        check(syscall6(
+            nr(libc::SYS_process_vm_readv),
+            pid as usize,
+            &local as *const libc::iovec as usize,
+            1,
+            &remote as *const libc::iovec as usize,
+            1,
+            0,
+        ))
     }
 }
 

@@ -8,7 +8,9 @@
 //!
 //! The guards are `MADV_GUARD_INSTALL` markers (Linux 6.13+): page-table
 //! entries, not mappings, so a million of them add no kernel mapping.
-//! Where the kernel refuses them (older kernels; mlock'd memory), or with
+//! Where the kernel refuses them (older kernels; mlock'd memory) or
+//! accepts but ignores them (the first marker made is probed: qemu-user
+//! says yes to advice it does not know), or with
 //! `SPLITSTACK_GUARD=mprotect`, they are `PROT_NONE` pages made with
 //! `mprotect`: each splits its mapping in two, so at most
 //! [`MPROTECT_CAP`] are made (a sixth of the default vm.max_map_count of
@@ -36,6 +38,8 @@ static MARKERS: AtomicUsize = AtomicUsize::new(0);
 static PROTECTED: AtomicUsize = AtomicUsize::new(0);
 static UNGUARDED: AtomicUsize = AtomicUsize::new(0);
 static CAP_SAID: AtomicBool = AtomicBool::new(false);
+/// A marker was seen to work (the first one made is probed).
+static VERIFIED: AtomicBool = AtomicBool::new(false);
 
 /// The mode in force, fixing it from the setting on first use.
 #[inline]
@@ -80,10 +84,14 @@ pub fn install(page_addr: usize) {
     if mode() == config::GUARD_ON {
         // SAFETY: the caller's promise: unused memory of ours.
         match unsafe { sys::madvise_guard_install(page_addr, page) } {
-            Ok(_) => {
+            // The first one is checked: an emulator (qemu-user) may
+            // accept advice it does not implement.
+            Ok(_) if VERIFIED.load(Relaxed) || !sys::kernel_can_read(page_addr) => {
+                VERIFIED.store(true, Relaxed);
                 MARKERS.fetch_add(1, Relaxed);
                 return;
             }
+            Ok(_) => MODE.store(config::GUARD_MPROTECT, Relaxed),
             // Refused (no such advice before 6.13, EINVAL; mlock'd
             // memory): mprotect guards from now on.
             Err(_) => MODE.store(config::GUARD_MPROTECT, Relaxed),

@@ -165,6 +165,19 @@ for src in tests/c/aarch64/t_*.c tests/c/aarch64/t_*.cc; do
     done
 done
 
+# The same programs, static, with guard pages on (SPLITSTACK_GUARD=1).
+echo "== aarch64: programs with guard pages on (static; pages: $PAGES)"
+for src in tests/c/aarch64/t_*.c tests/c/aarch64/t_*.cc; do
+    [ -e "$src" ] || continue
+    base=$(basename "$src"); name=${base%.*}
+    case "$name" in *${A64_ONLY:-}*) ;; *) continue ;; esac
+    exe=$T/$name-static
+    [ -x "$exe" ] || continue
+    for p in $PAGES; do
+        run "$name [static, guards, page $p]" env SPLITSTACK_GUARD=1 timeout "$TIMEOUT" qemu-aarch64 -p "$p" "$exe"
+    done
+done
+
 # A program linked with the shared library reaches __morestack through
 # its own hidden stub (GOT, bound at load), never through a PLT entry.
 if [ -e "$T/t_frames-shared" ]; then
