@@ -40,7 +40,13 @@ VARIANTS = ["libgcc", "ours", "ours-so"]
 # stack); run for the memory benchmark only.
 SMALL = "ours-small"
 SMALL_ENV = {"SPLITSTACK_MIN_SEGMENT": "512", "SPLITSTACK_RESERVE": "1024"}
-ALL_VARIANTS = VARIANTS + [SMALL]
+# ours (.a) and libgcc's runtime again with guard pages on (SPLITSTACK_GUARD=1,
+# and libgcc's SPLIT_STACK_GUARD=1): create/destroy and memory only.
+GUARD = "ours-guard"
+LGUARD = "libgcc-guard"
+VARIANT_ENV = {SMALL: SMALL_ENV, GUARD: {"SPLITSTACK_GUARD": "1"}, LGUARD: {"SPLIT_STACK_GUARD": "1"}}
+VARIANT_EXE = {SMALL: "ours", GUARD: "ours", LGUARD: "libgcc"}
+ALL_VARIANTS = VARIANTS + [SMALL, GUARD, LGUARD]
 # What results.json looks like; bench/report.py also reads format 1 (no
 # "format" key: bench/run.py's results.json, before the split).
 FORMAT = 2
@@ -83,7 +89,7 @@ def plan(mode):
         rounds = 7
     benches = [
         ("bench_hot", [], env, rounds, VARIANTS),
-        ("bench_ctx", [], env, rounds, VARIANTS),
+        ("bench_ctx", [], env, rounds, VARIANTS + [GUARD, LGUARD]),
         ("bench_recursion", [], env, rounds, VARIANTS),
         ("bench_threads", [], env, rounds, VARIANTS),
     ]
@@ -103,6 +109,7 @@ def plan(mode):
         ("density", ["direct", dn, "4096"], env, min(rounds, 3), VARIANTS),
         ("density", ["ptr", dn, "4096"], env, min(rounds, 3), VARIANTS),
         ("density", ["ptr", dn, "2688"], env, min(rounds, 3), ["libgcc", SMALL]),
+        ("density", ["ptr", dn, "4096"], env, min(rounds, 3), [GUARD, LGUARD]),
         ("libc_recursion", ["20" if mode == "tiny" else "300"], env, rounds, VARIANTS),
     ]
     return benches, rounds
@@ -112,11 +119,10 @@ def plan(mode):
 # Running
 
 def run_one(prog, args, env, variant, timeout):
-    exe = os.path.join(BIN, "ours" if variant == SMALL else variant, prog)
+    exe = os.path.join(BIN, VARIANT_EXE.get(variant, variant), prog)
     e = dict(os.environ)
     e.update(env)
-    if variant == SMALL:
-        e.update(SMALL_ENV)
+    e.update(VARIANT_ENV.get(variant, {}))
     t0 = time.time()
     try:
         p = subprocess.run([exe] + args, env=e, capture_output=True, text=True, timeout=timeout)

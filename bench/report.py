@@ -39,7 +39,11 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 # The runtimes' names in results.json (bench/measure.py).
 VARIANTS = ["libgcc", "ours", "ours-so"]
 SMALL = "ours-small"
-ALL_VARIANTS = VARIANTS + [SMALL]
+# With guard pages on: ours (SPLITSTACK_GUARD=1) and libgcc's (SPLIT_STACK_GUARD=1).
+GUARD, LGUARD = "ours-guard", "libgcc-guard"
+ALL_VARIANTS = VARIANTS + [SMALL, GUARD, LGUARD]
+# The columns of the details table (the guard ones only when measured).
+DETAIL_VARIANTS = VARIANTS + [SMALL]
 # The small-segment settings, for a format-1 JSON (which did not record them).
 SMALL_ENV_1 = {"SPLITSTACK_MIN_SEGMENT": "512", "SPLITSTACK_RESERVE": "1024"}
 BEGIN, END = "<!-- bench-table:begin -->", "<!-- bench-table:end -->"
@@ -144,6 +148,22 @@ ROWS += [
     ("idle coroutine, no demand, 2688-byte request: RSS — ours with 2 KiB segments¹", "density.ptr.2688.rss_per_ctx",
      "KiB", None, True, SMALL),
     ("recursion whose frames call libc, gold (3000 deep): per descent", "librec.descent", "us", ("librec2", 2.0), True),
+    # Guard pages on in both (libgcc: SPLIT_STACK_GUARD=1, an mprotect'd
+    # page per segment).
+    ("guard pages on: coroutine create + destroy", "ctx.create_destroy", "ns", None, False, GUARD, LGUARD),
+]
+for _n, _label in (("10000", "10^4"), ("100000", "10^5"), ("1000000", "10^6")):
+    ROWS += [
+        ("guard pages on: %s idle coroutines: RSS per coroutine" % _label, "mem.%s.rss_per_coro" % _n, "KiB", None,
+         False, GUARD, LGUARD),
+        ("guard pages on: %s idle coroutines: mappings added" % _label, "mem.%s.vmas" % _n, "", None, False, GUARD,
+         LGUARD),
+    ]
+ROWS += [
+    ("guard pages on: idle coroutine, no demand (density.c ptr): RSS", "density.ptr.4096.rss_per_ctx", "KiB", None,
+     False, GUARD, LGUARD),
+    ("guard pages on: idle coroutines, no demand: mappings added", "density.ptr.4096.maps", "", None, False, GUARD,
+     LGUARD),
 ]
 
 TARGETS = {
@@ -155,7 +175,8 @@ TARGETS = {
     "librec2": "libc-calling recursion at least 2x faster than with libgcc's runtime",
 }
 
-NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)"}
+NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)",
+         GUARD: "ours (.a), SPLITSTACK_GUARD=1", LGUARD: "libgcc, SPLIT_STACK_GUARD=1"}
 BENCH_OF = {"bench_hot": "hot", "bench_ctx": "ctx", "bench_recursion": "deep", "bench_threads": "threads"}
 
 
@@ -238,11 +259,12 @@ def build_table(data, fails):
     rows, verdicts = [], {}
     for label, key, unit, target, plot, *rest in ROWS:
         ov = rest[0] if rest else "ours"
-        cols = ["libgcc", ov, "ours-so" if ov == "ours" else None]
+        lv = rest[1] if len(rest) > 1 else "libgcc"
+        cols = [lv, ov, "ours-so" if ov == "ours" else None]
         if all(v is None or (key not in data.get(v, {}) and not fail_for(fails, v, key)) for v in cols):
             continue
         lib, ours, so = (med(data, v, key) if v else None for v in cols)
-        pr = paired_ratios(data, "libgcc", ov, key, unit)
+        pr = paired_ratios(data, lv, ov, key, unit)
         prso = paired_ratios(data, "libgcc", "ours-so", key, unit) if cols[2] else []
         r = statistics.median(pr) if pr else None
         rso = statistics.median(prso) if prso else None
@@ -434,14 +456,16 @@ def write_report(out, run, rows, verdicts, plot_msg):
     lines.append("")
     lines.append("## Details: every round")
     lines.append("")
-    lines.append("| key | libgcc | ours | ours (.so) | ours, 2 KiB segments¹ |")
-    lines.append("| --- | --- | --- | --- | --- |")
     data = run["data"]
-    keys = sorted({k for v in ALL_VARIANTS for k in data.get(v, {})})
+    shown = DETAIL_VARIANTS + [v for v in (GUARD, LGUARD) if data.get(v)]
+    heads = ["libgcc", "ours", "ours (.so)", "ours, 2 KiB segments¹"] + [nm[v] for v in shown[len(DETAIL_VARIANTS):]]
+    lines.append("| key | %s |" % " | ".join(heads))
+    lines.append("|" + " --- |" * (len(heads) + 1))
+    keys = sorted({k for v in shown for k in data.get(v, {})})
     for k in keys:
         lines.append("| %s | %s |" % (k, " | ".join(
             " ".join("%.4g" % data[v][k][r] for r in sorted(data.get(v, {}).get(k, {}))) or "—"
-            for v in ALL_VARIANTS)))
+            for v in shown)))
     lines.append("")
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(lines))
