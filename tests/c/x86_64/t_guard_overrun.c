@@ -6,22 +6,37 @@
 // Guard pages (SPLITSTACK_GUARD=1, set here and re-executed): a coroutine
 // on a 16 KiB segment calls, through a pointer (so that no linker
 // rewrites the call for more stack), a function compiled without
-// -fsplit-stack whose 64 KiB frame runs far below the segment.  Its
-// writes go down from its top, as stack use does; the first one below the
-// segment must hit the guard page, and the runtime must stop the program
-// with the message above.  Without the guard they would run into the
-// neighbouring coroutine's parked frames (made just before, so carved
-// just below), and its sentinel would be overwritten without a word.
+// -fsplit-stack that recurses 64 times with 1 KiB frames, far below the
+// segment.  The stack pointer walks down into the guard page, and the
+// runtime must stop the program with the message above, reported on an
+// alternate signal stack (none fits on the exhausted stack).  Without the
+// guard the frames would run into the neighbouring coroutine's parked
+// frames (made just before, so carved just below), and its sentinel
+// would be overwritten without a word.
 #include "common.h"
 
 #ifdef NOSPLIT_PART
+/* 64 frames of 1 KiB: the stack pointer itself walks down into the
+ * guard, so the fault can only be reported on an alternate signal stack
+ * (no signal frame fits where the stack pointer is). */
+__attribute__((noinline)) long nonsplit_rec(int n)
+{
+    volatile char buf[1024];
+    buf[sizeof buf - 1] = (char)n;
+    buf[0] = 1;
+    /* The whole frame, also to clang (which keeps only what is used). */
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    if (n == 0)
+        return buf[0];
+    return nonsplit_rec(n - 1) + buf[sizeof buf - 1];
+}
+
 void big_nonsplit(void)
 {
-    volatile char buf[65536];
-    for (long i = (long)sizeof buf - 1; i >= 0; i -= 64)
-        buf[i] = (char)i;
+    nonsplit_rec(64);
 }
 #else
+#include <pthread.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -79,14 +94,9 @@ static void run(ucontext_t *uc, void *ss[10])
     __splitstack_setcontext(main_ss);
 }
 
-int main(int argc, char **argv)
+static void *overrun(void *arg)
 {
-    (void)argc;
-    if (getenv("SPLITSTACK_GUARD") == NULL) {
-        setenv("SPLITSTACK_GUARD", "1", 1);
-        execv("/proc/self/exe", argv);
-        CHECK(0, "re-exec failed");
-    }
+    (void)arg;
     make(&b_uc, b_ss, b_entry);
     make(&a_uc, a_ss, a_entry);
     run(&b_uc, b_ss);
@@ -97,6 +107,26 @@ int main(int argc, char **argv)
         if (b_sentinel[i] != 0x5e47196e11ULL + i)
             CHECK(0, "the overrun went unnoticed and overwrote the neighbour's frame (word %d)", i);
     CHECK(0, "the 64 KiB overrun went unnoticed");
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    if (getenv("SPLITSTACK_GUARD") == NULL) {
+        setenv("SPLITSTACK_GUARD", "1", 1);
+        execv("/proc/self/exe", argv);
+        CHECK(0, "re-exec failed");
+    }
+#ifdef IN_THREAD
+    /* In a thread started through the wrapper, on its own alternate
+     * signal stack. */
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, overrun, NULL) == 0, "pthread_create");
+    pthread_join(t, NULL);
+#else
+    overrun(NULL);
+#endif
     return 1;
 }
 #endif
