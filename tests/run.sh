@@ -247,6 +247,25 @@ done
 run "idle contexts, small settings (SPLITSTACK_MIN_SEGMENT=512 SPLITSTACK_RESERVE=1024, 2688 bytes): RSS" \
     env SPLITSTACK_CACHE_MAX=1M SPLITSTACK_MIN_SEGMENT=512 SPLITSTACK_RESERVE=1024 "$T/density" ptr 20000 2688 2969 2253 11264
 
+# One million contexts with guard pages (README "Guard pages"): at most
+# 8.3 KB of RSS each (two pages: no packing under guards) and 500
+# mappings added in all; after release the limit above plus the pool's
+# index of a million free blocks (8 bytes each: 8 MiB).  libgcc's
+# SPLIT_STACK_GUARD=1 beside it (an mprotect'd page per segment, each a
+# mapping: it stops near 32,700 contexts, so 20,000).
+if env SPLITSTACK_GUARD=1 SPLITSTACK_CACHE_MAX=1M "$T/density" ptr 1000000 4096 8300 2253 19456 > "$T/guarded.log" 2>&1; then
+    maps=$(sed -n 's/.*, \([0-9]*\) mappings added.*/\1/p' "$T/guarded.log" | head -n 1)
+    if [ -n "$maps" ] && [ "$maps" -le 500 ]; then
+        ok "one million guarded idle contexts (SPLITSTACK_GUARD=1): RSS, page tables, release, $maps mappings added (at most 500)"
+    else
+        bad "one million guarded idle contexts: ${maps:-?} mappings added (at most 500)"
+    fi
+else
+    bad "one million guarded idle contexts (SPLITSTACK_GUARD=1)"; tail -5 "$T/guarded.log" | sed 's/^/    /'
+fi
+grep -h "contexts of" "$T/guarded.log" | sed 's/^/    ours:   /'
+env SPLIT_STACK_GUARD=1 "$T/density_libgcc" ptr 20000 4096 2>&1 | grep "contexts of" | sed 's/^/    libgcc (SPLIT_STACK_GUARD=1, 20000): /'
+
 echo "== C test suite (tests/c/run-suite.sh)"
 for rt in static shared; do
     RUNTIME=$rt LIBDIR=$B bash tests/c/run-suite.sh > "$T/c-suite-$rt.log" 2>&1
