@@ -205,13 +205,20 @@ __attribute__((no_split_stack)) int main(int argc, char **argv)
           "fork child: no guard below a context's segment");
     printf("fork child: guard present\n");
 
+    /* Released with no cache mark: what the thread's cache does not keep
+     * goes back to the kernel (MADV_DONTNEED); reused blocks keep their
+     * guards, cached and cold alike. */
+    CHECK(splitstack_set_cache_max(0) == SplitstackOk, "set_cache_max(0)");
     for (int i = 0; i < N; i++)
         __splitstack_releasecontext(splitstack_context_words(&c[i]));
-    /* Reused blocks keep their guards (cache and pool). */
+    SplitstackStats r = stats();
+    CHECK(r.bytes_cached_resident <= (9u << 20), "%llu cached bytes still resident",
+          (unsigned long long)r.bytes_cached_resident);
     free(make_checked(c, N));
     for (int i = 0; i < N; i++)
         __splitstack_releasecontext(splitstack_context_words(&c[i]));
-    printf("released and made again: guards kept\n");
+    printf("released (%llu cached bytes resident: the rest given back) and made again: guards kept\n",
+           (unsigned long long)r.bytes_cached_resident);
 
     /* The environment, in children. */
     expect_child("report", NULL, NULL, "mode 0");
