@@ -152,23 +152,33 @@ pub extern "C" fn splitstack_set_cache_max(bytes: usize) -> SplitstackResult {
 pub extern "C" fn splitstack_set_guard_pages(mode: u32) -> SplitstackResult {
     let mode = mode as usize;
     if mode > config::GUARD_MPROTECT {
-        Msg::new().s("splitstack_set_guard_pages(").dec(mode as u64).s("): not 0, 1 or 2; unchanged").emit();
-        return SplitstackResult::SplitstackInvalidValue;
+        return guard_refused(mode, None);
     }
     let fixed = guard::counts().mode;
     if !guard::undecided() && fixed != mode && !(mode == config::GUARD_ON && fixed == config::GUARD_MPROTECT) {
-        Msg::new()
-            .s("splitstack_set_guard_pages(")
-            .dec(mode as u64)
-            .s("): segments exist already, with mode ")
-            .dec(fixed as u64)
-            .s("; unchanged (call it before the first split-stack call, or use SPLITSTACK_GUARD)")
-            .emit();
-        return SplitstackResult::SplitstackInvalidValue;
+        return guard_refused(mode, Some(fixed));
     }
     config::set_guard(mode);
     crate::overrun::init();
     SplitstackResult::SplitstackOk
+}
+
+/// The message of a refused `splitstack_set_guard_pages` (out of line:
+/// one message buffer on the stack, only when there is something to say).
+#[cold]
+#[inline(never)]
+fn guard_refused(mode: usize, fixed: Option<usize>) -> SplitstackResult {
+    let mut m = Msg::new();
+    m.s("splitstack_set_guard_pages(").dec(mode as u64);
+    match fixed {
+        None => m.s("): not 0, 1 or 2; unchanged"),
+        Some(f) => m
+            .s("): segments exist already, with mode ")
+            .dec(f as u64)
+            .s("; unchanged (call it before the first split-stack call, or use SPLITSTACK_GUARD)"),
+    };
+    m.emit();
+    SplitstackResult::SplitstackInvalidValue
 }
 
 /// The guard-page mode in force: 0 off, 1 page-table markers, 2

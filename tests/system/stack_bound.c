@@ -114,6 +114,14 @@ static void e_settings(void)
     (void)splitstack_default_reserve();
 }
 static void e_settings_bad(void) { splitstack_set_min_segment_size(7); splitstack_set_reserve(3); }
+/* The mode in force (segments exist by now, so 1 is refused too: both
+ * refusals print a message). */
+static void e_guard_pages(void)
+{
+    splitstack_set_guard_pages(splitstack_guard_pages());
+    splitstack_set_guard_pages(9);
+    splitstack_set_guard_pages(SPLITSTACK_GUARD_ON);
+}
 static void e_allocate_stack_space(void) { __morestack_allocate_stack_space(100); }
 static void *thread_fn(void *a) { return a; }
 static pthread_t tid;
@@ -185,6 +193,7 @@ int main(void)
         { "splitstack_set_allocator (bad version)", e_set_allocator_bad, API_BOUND },
         { "splitstack_set_*/min_segment/reserve", e_settings, API_BOUND },
         { "splitstack_set_* (invalid values)", e_settings_bad, API_BOUND },
+        { "splitstack_set_guard_pages, splitstack_guard_pages", e_guard_pages, API_BOUND },
         { "__morestack_allocate_stack_space", e_allocate_stack_space, API_BOUND },
         { "__morestack (first split, maps)", e_morestack, MORESTACK_BOUND },
         { "__morestack (segment cached)", e_morestack, MORESTACK_BOUND },
