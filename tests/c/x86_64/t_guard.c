@@ -12,9 +12,11 @@
 //  - a fork child still finds the guards;
 //  - the mode is fixed once segments exist; bad modes and values are
 //    refused with a message;
-//  - the mprotect fallback, forced: guards there too, each a mapping, and
-//    past the cap a message and unguarded memory counted.
+//  - the mprotect fallback, where the kernel refuses markers (mlockall)
+//    and forced: guards there too, each a mapping, and past the cap a
+//    message and unguarded memory counted.
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +133,20 @@ static void expect_child(const char *mode, const char *name, const char *value, 
  * fallback's guards, mappings and cap). */
 static int child(const char *mode)
 {
+    if (strcmp(mode, "mlock") == 0) {
+        /* mlock'd memory refuses MADV_GUARD_INSTALL (EINVAL): the runtime
+         * must fall back to mprotect guards by itself. */
+        CHECK(mlockall(MCL_CURRENT | MCL_FUTURE) == 0, "mlockall: errno %d (the test runs as root in CI)", errno);
+        SplitstackContext *c = calloc(20, sizeof *c);
+        make_checked(c, 20);
+        SplitstackStats s = stats();
+        CHECK(s.guard_mode == SPLITSTACK_GUARD_MPROTECT && s.guard_mprotects >= 20 && s.guard_markers == 0,
+              "after mlockall: mode %llu, %llu mprotect guards, %llu markers", (unsigned long long)s.guard_mode,
+              (unsigned long long)s.guard_mprotects, (unsigned long long)s.guard_markers);
+        printf("mlockall: markers refused, mode %llu with %llu mprotect guards\n", (unsigned long long)s.guard_mode,
+               (unsigned long long)s.guard_mprotects);
+        return 0;
+    }
     if (strcmp(mode, "mprotect") == 0) {
         CHECK(splitstack_guard_pages() == SPLITSTACK_GUARD_MPROTECT, "mode %u", splitstack_guard_pages());
         long before = map_lines();
@@ -227,6 +243,7 @@ __attribute__((no_split_stack)) int main(int argc, char **argv)
     expect_child("report", "SPLIT_STACK_GUARD", "1", "mode 1");
     expect_child("report", "SPLITSTACK_GUARD", "banana", "SPLITSTACK_GUARD=banana ignored");
     expect_child("report", "SPLITSTACK_GUARD", "banana", "mode 0");
+    expect_child("mlock", "SPLITSTACK_GUARD", "1", "mlockall: markers refused, mode 2");
     expect_child("mprotect", "SPLITSTACK_GUARD", "mprotect", "mode 2:");
     expect_child("mprotect", "SPLITSTACK_GUARD", "mprotect", "mprotect guards made (the cap)");
     return 0;
