@@ -10,7 +10,8 @@
 //! entries, not mappings, so a million of them add no kernel mapping.
 //! Where the kernel refuses them (older kernels; mlock'd memory) or
 //! accepts but ignores them (the first marker made is probed: qemu-user
-//! says yes to advice it does not know), or with
+//! says yes to advice it does not know), under valgrind (which passes
+//! the advice on but knows nothing of markers), or with
 //! `SPLITSTACK_GUARD=mprotect`, they are `PROT_NONE` pages made with
 //! `mprotect`: each splits its mapping in two, so at most
 //! [`MPROTECT_CAP`] are made (a sixth of the default vm.max_map_count of
@@ -21,7 +22,7 @@
 //! setting can change only before.
 
 use crate::diag::Msg;
-use crate::{config, sys};
+use crate::{config, sys, valgrind};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 /// Guard pages at most made with `mprotect`.
@@ -48,7 +49,13 @@ pub fn mode() -> usize {
     if m != UNDECIDED {
         return m;
     }
-    let want = config::guard();
+    let mut want = config::guard();
+    // Valgrind passes the advice to the kernel but knows nothing of
+    // markers: its own reads of system-call arguments (the probe's
+    // among them) would fault inside it.  mprotect it does track.
+    if want == config::GUARD_ON && valgrind::active() {
+        want = config::GUARD_MPROTECT;
+    }
     match MODE.compare_exchange(UNDECIDED, want, Relaxed, Relaxed) {
         Ok(_) => want,
         Err(now) => now,
