@@ -168,11 +168,18 @@ pub fn env_switch(name: &'static [u8]) -> Option<bool> {
     }
 }
 
-fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
+/// A message started as `VAR=value ignored: why` (the value cut at 40
+/// bytes), for the caller to say what applies instead.
+fn env_refused(var: &str, value: &[u8], why: &str) -> Msg {
     let mut m = Msg::new();
     m.s(var).s("=");
     m.s(core::str::from_utf8(&value[..value.len().min(40)]).unwrap_or("(not UTF-8)"));
-    m.s(" ignored: ").s(why).s("; using ").dec(default as u64).emit();
+    m.s(" ignored: ").s(why);
+    m
+}
+
+fn warn_env(var: &str, value: &[u8], why: &str, default: usize) {
+    env_refused(var, value, why).s("; using ").dec(default as u64).emit();
 }
 
 /// The value of size variable `name` (NUL-terminated), or `default` with a
@@ -208,10 +215,7 @@ unsafe fn guard_setting() -> usize {
         Some(b"1") => GUARD_ON,
         Some(b"mprotect") => GUARD_MPROTECT,
         Some(v) if !v.is_empty() => {
-            let mut m = Msg::new();
-            m.s("SPLITSTACK_GUARD=");
-            m.s(core::str::from_utf8(&v[..v.len().min(40)]).unwrap_or("(not UTF-8)"));
-            m.s(" ignored: not 0, 1 or mprotect; guard pages off").emit();
+            env_refused("SPLITSTACK_GUARD", v, "not 0, 1 or mprotect").s("; guard pages off").emit();
             GUARD_OFF
         }
         // SAFETY: as above.

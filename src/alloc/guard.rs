@@ -98,10 +98,10 @@ pub fn install(page_addr: usize) {
                 MARKERS.fetch_add(1, Relaxed);
                 return;
             }
-            Ok(_) => MODE.store(config::GUARD_MPROTECT, Relaxed),
-            // Refused (no such advice before 6.13, EINVAL; mlock'd
-            // memory): mprotect guards from now on.
-            Err(_) => MODE.store(config::GUARD_MPROTECT, Relaxed),
+            // Accepted but without effect, or refused (no such advice
+            // before 6.13, EINVAL; mlock'd memory): mprotect guards from
+            // now on.
+            _ => MODE.store(config::GUARD_MPROTECT, Relaxed),
         }
     }
     if PROTECTED.fetch_add(1, Relaxed) < MPROTECT_CAP && sys::mprotect_none(page_addr, page).is_ok() {
