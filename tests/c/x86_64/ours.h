@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../../include/splitstack.h"
 
@@ -99,6 +101,38 @@ __attribute__((noinline, unused)) static long ss_vma_count(void)
     if (f)
         fclose(f);
     return n;
+}
+
+/* Runs `self ARG` as a child with NAME=VALUE set (NAME NULL: the
+ * environment as it is); its stdout and stderr go to out (cap bytes, NUL
+ * terminated).  Returns its exit status, or 128 + the signal that ended
+ * it. */
+__attribute__((noinline, unused)) static int ss_run_self(const char *self, const char *arg, const char *name,
+                                                         const char *value, char *out, size_t cap)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0, "pipe");
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        if (name)
+            setenv(name, value, 1);
+        execl(self, self, arg, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = 0;
+    close(fds[0]);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 #endif

@@ -16,28 +16,8 @@ static char self[4096];
 /* Runs `self child` with NAME=VALUE; returns its stdout+stderr. */
 static void run_child(const char *name, const char *value, char *out, size_t cap)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0, "pipe");
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        setenv(name, value, 1);
-        execl(self, self, "child", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = 0;
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child with %s=%s failed: %s", name, value, out);
+    int st = ss_run_self(self, "child", name, value, out, cap);
+    CHECK(st == 0, "child with %s=%s failed: %s", name, value, out);
 }
 
 static void expect(const char *name, const char *value, const char *must_contain, const char *report)

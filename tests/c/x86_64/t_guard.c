@@ -88,41 +88,10 @@ static void **make_checked(SplitstackContext *c, int n)
     return stacks;
 }
 
-/* Runs `self MODE` with NAME=VALUE (NULL: unset both variables first);
- * returns its exit status, its output in out. */
-static int run_child(const char *mode, const char *name, const char *value, char *out, size_t cap)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0, "pipe");
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        unsetenv("SPLITSTACK_GUARD");
-        unsetenv("SPLIT_STACK_GUARD");
-        if (name)
-            setenv(name, value, 1);
-        execl(self, self, mode, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = 0;
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void expect_child(const char *mode, const char *name, const char *value, const char *must)
 {
     char out[8192];
-    int st = run_child(mode, name, value, out, sizeof out);
+    int st = ss_run_self(self, mode, name, value, out, sizeof out);
     CHECK(st == 0, "child %s with %s=%s: status %d:\n%s", mode, name ? name : "-", value ? value : "-", st, out);
     CHECK(strstr(out, must) != NULL, "child %s with %s=%s: expected \"%s\" in:\n%s", mode, name ? name : "-",
           value ? value : "-", must, out);
@@ -236,7 +205,10 @@ __attribute__((no_split_stack)) int main(int argc, char **argv)
     printf("released (%llu cached bytes resident: the rest given back) and made again: guards kept\n",
            (unsigned long long)r.bytes_cached_resident);
 
-    /* The environment, in children. */
+    /* The environment, in children (which start with neither variable
+     * unless one is given). */
+    unsetenv("SPLITSTACK_GUARD");
+    unsetenv("SPLIT_STACK_GUARD");
     expect_child("report", NULL, NULL, "mode 0");
     expect_child("report", "SPLITSTACK_GUARD", "1", "mode 1");
     expect_child("report", "SPLITSTACK_GUARD", "0", "mode 0");

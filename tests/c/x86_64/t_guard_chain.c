@@ -12,16 +12,7 @@
 #include "common.h"
 
 #ifdef NOSPLIT_PART
-__attribute__((noinline)) long nonsplit_rec(int n)
-{
-    volatile char buf[1024];
-    buf[sizeof buf - 1] = (char)n;
-    buf[0] = 1;
-    __asm__ volatile("" : : "r"(buf) : "memory");
-    if (n == 0)
-        return buf[0];
-    return nonsplit_rec(n - 1) + buf[sizeof buf - 1];
-}
+#include "nonsplit_rec.h"
 #else
 #include <setjmp.h>
 #include <signal.h>

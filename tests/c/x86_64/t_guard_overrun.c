@@ -16,20 +16,7 @@
 #include "common.h"
 
 #ifdef NOSPLIT_PART
-/* 64 frames of 1 KiB: the stack pointer itself walks down into the
- * guard, so the fault can only be reported on an alternate signal stack
- * (no signal frame fits where the stack pointer is). */
-__attribute__((noinline)) long nonsplit_rec(int n)
-{
-    volatile char buf[1024];
-    buf[sizeof buf - 1] = (char)n;
-    buf[0] = 1;
-    /* The whole frame, also to clang (which keeps only what is used). */
-    __asm__ volatile("" : : "r"(buf) : "memory");
-    if (n == 0)
-        return buf[0];
-    return nonsplit_rec(n - 1) + buf[sizeof buf - 1];
-}
+#include "nonsplit_rec.h"
 
 void big_nonsplit(void)
 {
