@@ -71,6 +71,11 @@
 #define SPLITSTACK_DEFAULT_CACHE_MAX (256 << 20)
 
 /*
+ The interrupt mark.
+ */
+#define MARK (1 << SS_LIMIT_MARK_BIT)
+
+/*
  Current version of [`SplitstackAllocator`].
  */
 #define SPLITSTACK_ALLOCATOR_VERSION 1
@@ -109,7 +114,26 @@ typedef enum SplitstackResult {
    Too many allocators were registered in this process.
    */
   SplitstackTooManyAllocators = 4,
+  /*
+   The thread of the handle has exited (`splitstack_interrupt`).
+   */
+  SplitstackThreadExited = 5,
 } SplitstackResult;
+
+/*
+ A thread, as `splitstack_interrupt` reaches it: an opaque,
+ reference-counted handle from `splitstack_thread_self`, valid until
+ released, also after the thread exits.
+ */
+typedef struct SplitstackThread SplitstackThread;
+
+/*
+ The process's interrupt handler: `bits` are every bit requested of
+ this thread since its last delivery, `user` the pointer given with the
+ handler.  Runs on the interrupted thread at a function entry, before
+ the function's body (see README, "Interrupts").
+ */
+typedef void (*SplitstackInterruptHandler)(uint64_t bits, void *user);
 
 /*
  A snapshot of the runtime's counters.
@@ -287,7 +311,11 @@ typedef struct SplitstackContext {
    */
   size_t state;
   /*
-   [8], [9] Zero.
+   [8] This runtime's interrupt nesting (`splitstack_interrupt_defer`
+   depth, plus one inside a handler) when saved: it follows the
+   coroutine, so that a handler that switches away leaves the next
+   coroutine interruptible.  Zero in a new context and in libgcc's.
+   [9] Zero.
    */
   size_t reserved[2];
 } SplitstackContext;
@@ -295,6 +323,10 @@ typedef struct SplitstackContext {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+extern int _Unwind_Backtrace(int (*trace)(void*, void*), void *arg);
+
+extern size_t _Unwind_GetIPInfo(void *ctx, int *ip_before_insn);
 
 /*
  Saves the calling thread's split-stack state in `ctx` (call it just
@@ -365,6 +397,61 @@ void __splitstack_block_signals(int *new_, int *old);
  `new` and `old` must each be NULL or point to an `int`.
  */
 void __splitstack_block_signals_context(void *ctx[10], int *new_, int *old);
+
+/*
+ The calling thread's handle: the same pointer on every call from the
+ thread, with one more reference each time (release each with
+ `splitstack_thread_release`).  NULL, with a message, when no handle can
+ be made (out of memory, the thread is exiting, or its exit could not
+ be hooked).  Not async-signal-safe on the thread's first call.
+ */
+struct SplitstackThread *splitstack_thread_self(void);
+
+/*
+ Drops one reference to a handle (the last frees it).  NULL, or a
+ pointer that is not a live handle, gets a message and changes nothing.
+
+ # Safety
+ `t` must be NULL or a handle from `splitstack_thread_self` with a
+ reference not yet released.
+ */
+void splitstack_thread_release(struct SplitstackThread *t);
+
+/*
+ Sets the process's interrupt handler (NULL: none) and the pointer
+ passed to it.  Requests made while there is no handler stay pending
+ (`splitstack_interrupt_poll` takes them).
+ */
+enum SplitstackResult splitstack_set_interrupt_handler(SplitstackInterruptHandler h, void *user);
+
+/*
+ Asks thread `t` to run the interrupt handler with `bits` (ORed into
+ what is pending) at its next entry into a split-stack function.
+ Callable from any thread, from `t` itself and from signal handlers.
+
+ # Safety
+ `t` must be NULL or a handle with a reference not yet released.
+ */
+enum SplitstackResult splitstack_interrupt(struct SplitstackThread *t, uint64_t bits);
+
+/*
+ Takes and clears the calling thread's pending bits (0 if none), for
+ loops that make no calls and for signal handlers.
+ */
+uint64_t splitstack_interrupt_poll(void);
+
+/*
+ Defers delivery on the calling thread (nests) until the matching
+ `splitstack_interrupt_undefer`.
+ */
+void splitstack_interrupt_defer(void);
+
+/*
+ Ends one `splitstack_interrupt_defer`; at the outermost, pending bits
+ are delivered at the next function entry.  Without a matching defer:
+ a message, and nothing changes.
+ */
+void splitstack_interrupt_undefer(void);
 
 /*
  Copies the runtime's counters into `*out`, at most `out_size` bytes of

@@ -113,6 +113,17 @@ pub(crate) const THREAD_CACHE_CLASSES: usize = 96;
 pub struct ThreadBlock {
     /// `__morestack` calls on this thread (incremented by the assembly).
     pub morestack_calls: u64,
+    /// Interrupt bits requested of this thread and not yet taken
+    /// (`interrupt`): ORed by requesting threads while the thread is
+    /// alive (its record guarantees that), swapped out by the thread.
+    pub interrupt_pending: AtomicU64,
+    /// Interrupt nesting: `splitstack_interrupt_defer` depth plus one while
+    /// a handler runs.  Nonzero: requests wait.  Saved in and restored
+    /// from contexts (word 8), so that it follows the coroutine.
+    pub interrupt_defer: usize,
+    /// The thread's `interrupt` record (its handle), NULL until
+    /// `splitstack_thread_self` made one.
+    pub interrupt_record: *mut c_void,
     /// The head of the chain this thread grew from its original stack
     /// (NULL if none): what a context saved on the original stack before
     /// the thread ever split gets back from setcontext (see ffi/context.rs).
@@ -206,6 +217,8 @@ const _: () = {
     assert!(size_of::<InitialSp>() == SS_ISP_SIZE);
     assert!(size_of::<ThreadBlock>() <= SS_THREAD_BLOCK_SIZE);
     assert!(offset_of!(ThreadBlock, morestack_calls) == SS_THREAD_MORESTACK_CALLS);
+    assert!(offset_of!(ThreadBlock, interrupt_pending) == SS_THREAD_PENDING);
+    assert!(offset_of!(ThreadBlock, interrupt_defer) == SS_THREAD_DEFER);
 };
 
 #[cfg(test)]

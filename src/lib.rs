@@ -64,6 +64,7 @@ pub mod sys;
 pub mod valgrind;
 // L1
 pub mod layout;
+pub mod limit;
 pub mod thread_state;
 // L2
 pub mod alloc;
@@ -71,6 +72,7 @@ pub mod runtime_stack;
 // L3
 pub mod alloca;
 pub mod chain;
+pub mod interrupt;
 pub mod context_sizing;
 pub mod overrun;
 pub mod thread;

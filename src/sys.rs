@@ -68,6 +68,13 @@ pub unsafe fn madvise_guard_install(addr: usize, len: usize) -> SysResult {
     check(unsafe { syscall6(nr(libc::SYS_madvise), addr, len, MADV_GUARD_INSTALL, 0, 0, 0) })
 }
 
+/// Whether the calling thread is the process's main thread (its thread
+/// id is the process id).
+pub fn is_main_thread() -> bool {
+    // SAFETY: neither call takes arguments or touches memory.
+    unsafe { syscall6(nr(libc::SYS_gettid), 0, 0, 0, 0, 0, 0) == syscall6(nr(libc::SYS_getpid), 0, 0, 0, 0, 0, 0) }
+}
+
 /// Gives up the CPU (spin-lock back-off).
 pub fn sched_yield() {
     // SAFETY: no arguments, no memory.

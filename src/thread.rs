@@ -5,7 +5,7 @@
 //! the finalising thread's at process exit.
 
 use crate::diag::Msg;
-use crate::{alloc, chain, config, overrun, runtime_stack, stats, thread_state};
+use crate::{alloc, chain, config, interrupt, overrun, runtime_stack, stats, thread_state};
 use core::ffi::{c_int, c_void};
 
 /// A thread's start routine.
@@ -60,6 +60,9 @@ fn teardown() {
 /// # Safety
 /// Called by glibc at thread exit only, on the exiting thread.
 unsafe extern "C" fn thread_exit(_segments: *mut c_void) {
+    // First: no request may reach the thread once its descriptor can be
+    // recycled; after this they get SplitstackThreadExited.
+    interrupt::thread_exiting();
     teardown();
     overrun::thread_exiting();
     // glibc reuses thread descriptors (and with them the limit word) for

@@ -41,7 +41,18 @@
 
 /* The runtime's own per-thread block (hidden TLS, see src/thread_state.rs):
    its size, and the offset of the __morestack call counter in it. */
-#define SS_THREAD_BLOCK_SIZE 1024
+#define SS_THREAD_BLOCK_SIZE 1152
 #define SS_THREAD_MORESTACK_CALLS 0
+/* ... the interrupt bits requested and not yet taken (another thread ORs
+   into it; the assembly tests it after each limit write), and the
+   interrupt nesting depth (defer calls plus a running handler: nonzero
+   means requests wait). */
+#define SS_THREAD_PENDING 8
+#define SS_THREAD_DEFER 16
+
+/* The interrupt mark: a requester sets this bit of the target's limit
+   (src/limit.rs), which makes every split-stack check fail; the real
+   limit is the rest.  Real limits are user-space addresses, below it. */
+#define SS_LIMIT_MARK_BIT 63
 
 #endif

@@ -47,6 +47,7 @@
 #define SS_FRAME_EXCEPTION 80
 #define SS_FRAME_SIGMASK 88
 #define SS_FRAME_BLOCKED 96
+#define SS_FRAME_BITS 104
 #define SS_FRAME_XMM0 232
 
 #endif

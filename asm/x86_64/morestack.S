@@ -61,7 +61,7 @@
  *      -80         exception object (unwinding)   SS_FRAME_EXCEPTION
  *      -88         signal mask (when blocking)    SS_FRAME_SIGMASK
  *      -96         1 if signals were blocked      SS_FRAME_BLOCKED
- *      -104        padding
+ *      -104        interrupt bits to deliver      SS_FRAME_BITS
  *      -232..-105  xmm0 .. xmm7 (cold path)       SS_FRAME_XMM0
  *      rsp = rbp - SS_FRAME_BYTES, 16-byte aligned (rbp is 8 mod 16)
  *
@@ -87,6 +87,32 @@
  *     it found, so nested invocations (handlers) unwind LIFO.
  * Callers that ask for blocking with __splitstack_block_signals still get
  * it (SS_FRAME_BLOCKED), as the libgcc API promises.
+ *
+ * INTERRUPTS (docs/x86_64.md, section 7)
+ * Another thread interrupts this one by ORing bits into the thread
+ * block's pending word (SS_THREAD_PENDING) and then setting bit
+ * SS_LIMIT_MARK_BIT of the limit (a compare-and-swap from the real
+ * value; never over the all-ones switching value).  Every prologue check
+ * then fails, so the next function entry comes here.  Three steps here
+ * make that a delivery, and lose no request to this code's own limit
+ * writes:
+ *   - ENTRY: the limit saved for the way back has the mark cleared
+ *     (btr), so a mark never outlives the call that saw it;
+ *   - SWITCH-IN: after the new limit is stored the pending word is
+ *     tested; nonzero goes to .Lpending, which asks the runtime for the
+ *     bits (splitstack_interrupt_take: none while deferred, without a
+ *     handler, or inside a signal handler), calls the handler on the new
+ *     segment, tells the runtime it returned (splitstack_interrupt_done)
+ *     and then calls the body;
+ *   - SWITCH-BACK: after the old limit is restored the pending word is
+ *     tested again; pending, not deferred and a handler set: the mark is
+ *     stored back (REARM), so the caller's next entry delivers.
+ * The requester's membarrier between its pending and limit writes makes
+ * "store limit, then load pending" here see every request whose mark the
+ * store overwrote.  Because an entry that sees the mark always splits,
+ * the handler runs on a segment of its own with the body's frame and the
+ * reserve below it, and a real overflow at the same time is served by
+ * the same split.
  */
 
 #include "consts.h"
@@ -103,7 +129,8 @@
 
 /* Back to the old stack: the limit all ones while %rsp moves, %rsp = the
    frame's bottom (16-byte aligned), the segment saved at entry made
-   current again, then the limit saved at entry.  Clobbers rcx, rsi, rdi. */
+   current again, then the limit saved at entry, re-marked if a request is
+   waiting (REARM).  Clobbers rcx, rsi, rdi. */
 .macro	SWITCH_BACK
 	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
 	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
@@ -112,6 +139,25 @@
 	leaq	-SS_FRAME_BYTES(%rbp), %rsp
 	movq	%rsi, %fs:(%rdi)
 	movq	%rcx, GUARD
+	REARM	%rcx, %rsi
+.endm
+
+/* After storing the real limit \lim: if interrupt bits are pending, not
+   deferred, and a handler is set, store it again with the mark, so that
+   the next entry delivers.  Only this thread stores unmarked values, and
+   requesters only mark, so a plain store is safe.  Clobbers \tmp and
+   the flags; \lim is marked if the mark was stored. */
+.macro	REARM lim, tmp
+	movq	splitstack_thread@gottpoff(%rip), \tmp
+	cmpq	$0, %fs:SS_THREAD_PENDING(\tmp)
+	je	.Lrearm_done\@
+	cmpq	$0, %fs:SS_THREAD_DEFER(\tmp)
+	jne	.Lrearm_done\@
+	cmpq	$0, splitstack_interrupt_armed(%rip)
+	je	.Lrearm_done\@
+	btsq	$SS_LIMIT_MARK_BIT, \lim
+	movq	\lim, GUARD
+.Lrearm_done\@:
 .endm
 
 	.text
@@ -151,12 +197,10 @@ __splitstack_morestack_impl:
 	movq	%rdi, -SS_FRAME_RDI(%rbp)
 	movq	%r8, -SS_FRAME_R8(%rbp)
 
-	/* Count the call (per thread, no atomic needed). */
-	movq	splitstack_thread@gottpoff(%rip), %rsi
-	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rsi)
-
-	/* Remember what to go back to. */
+	/* Remember what to go back to: the limit without an interrupt mark
+	 * (see INTERRUPTS). */
 	movq	GUARD, %rdx
+	btrq	$SS_LIMIT_MARK_BIT, %rdx
 	movq	%rdx, -SS_FRAME_OLD_GUARD(%rbp)
 	movq	__morestack_current_segment@gottpoff(%rip), %rsi
 	movq	%fs:(%rsi), %rcx		/* rcx = current segment (cur) */
@@ -196,6 +240,11 @@ __splitstack_morestack_impl:
 	je	.Lcold
 	cmpq	%r8, SS_SEG_SIZE(%rsi)
 	jb	.Lcold
+	/* Committed to the warm path: r10 (the frame size) is free, and
+	 * keeps the thread block's offset for the pending test below.
+	 * Count the call (per thread, no atomic needed). */
+	movq	splitstack_thread@gottpoff(%rip), %r10
+	incq	%fs:SS_THREAD_MORESTACK_CALLS(%r10)
 	movq	__morestack_current_segment@gottpoff(%rip), %r8
 	movq	%rsi, %fs:(%r8)			/* commit: current = next */
 	movq	%rcx, SS_SEG_PREV(%rsi)
@@ -221,6 +270,10 @@ __splitstack_morestack_impl:
 	testq	%r11, %r11
 	jne	.Lwarm_copy
 .Lwarm_switched:
+	/* A request the limit store above overwrote, or one made before
+	 * this call: deliver it before the body (see INTERRUPTS). */
+	cmpq	$0, %fs:SS_THREAD_PENDING(%r10)
+	jne	.Lwarm_pending
 	movq	-SS_FRAME_RCX(%rbp), %rcx
 	movq	-SS_FRAME_RDX(%rbp), %rdx
 	movq	-SS_FRAME_RSI(%rbp), %rsi
@@ -273,11 +326,29 @@ __splitstack_morestack_impl:
 	jb	3b
 	jmp	.Lwarm_switched
 
+	/* Pending interrupt bits after the warm switch: save what the cold
+	 * path saves and deliver there. */
+.Lwarm_pending:
+	movq	%rax, -SS_FRAME_RAX(%rbp)
+	movq	%r9, -SS_FRAME_R9(%rbp)
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
+	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
+	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
+	movups	%xmm3, -SS_FRAME_XMM0+0x30(%rbp)
+	movups	%xmm4, -SS_FRAME_XMM0+0x40(%rbp)
+	movups	%xmm5, -SS_FRAME_XMM0+0x50(%rbp)
+	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
+	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
+	jmp	.Lpending
+
 	/* COLD PATH: the Rust helper finds or allocates the segment. */
 .Lcold:
 	movq	%rax, -SS_FRAME_RAX(%rbp)
 	movq	%r9, -SS_FRAME_R9(%rbp)
 	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+	movq	splitstack_thread@gottpoff(%rip), %rax
+	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
 	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
 	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
 	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
@@ -316,6 +387,28 @@ __splitstack_morestack_impl:
 	/* void splitstack_restore_mask(const uint64_t *mask) */
 	call	splitstack_restore_mask
 2:
+	movq	splitstack_thread@gottpoff(%rip), %rax
+	cmpq	$0, %fs:SS_THREAD_PENDING(%rax)
+	je	.Lcold_restore
+.Lpending:
+	/* SplitstackDelivery splitstack_interrupt_take(uint64_t *bits):
+	 * the handler to call and its argument, with the bits in *bits, or
+	 * a NULL handler (nothing to run now).  Every argument register is
+	 * saved in the frame; rsp is the body's, 16-byte aligned. */
+	leaq	-SS_FRAME_BITS(%rbp), %rdi
+	call	splitstack_interrupt_take
+	testq	%rax, %rax
+	je	.Lcold_restore
+	movq	-SS_FRAME_BITS(%rbp), %rdi
+	movq	%rdx, %rsi
+	/* void handler(uint64_t bits, void *user): it may split, switch
+	 * contexts and throw (the landing pad below). */
+.Lhandler_call_begin:
+	call	*%rax
+.Lhandler_call_end:
+	/* void splitstack_interrupt_done(void) */
+	call	splitstack_interrupt_done
+.Lcold_restore:
 	movq	-SS_FRAME_RAX(%rbp), %rax
 	movq	-SS_FRAME_RDI(%rbp), %rdi
 	movq	-SS_FRAME_RSI(%rbp), %rsi
@@ -372,6 +465,14 @@ __splitstack_morestack_impl:
 	movups	-SS_FRAME_XMM0+0x10(%rbp), %xmm1
 	jmp	.Lleave
 
+	/* Landing pad of the interrupt handler's call: the handler threw;
+	 * it has stopped running (done), then the body's landing pad. */
+.Lhandler_cleanup:
+	movq	%rax, -SS_FRAME_EXCEPTION(%rbp)
+	call	splitstack_interrupt_done
+	movq	-SS_FRAME_EXCEPTION(%rbp), %rax
+	jmp	.Lcleanup
+
 	/* Landing pad: an exception (or a forced unwind: pthread_exit,
 	 * cancellation) is leaving the body.  rax = exception object, rbp =
 	 * this frame, rsp = the value at the call (on the new segment).
@@ -393,10 +494,11 @@ __splitstack_morestack_impl:
 	.cfi_endproc
 	.size	__morestack, . - __morestack
 
-/* LSDA for __morestack, read by __gcc_personality_v0: two call-site
+/* LSDA for __morestack, read by __gcc_personality_v0: three call-site
  * records, the calls of the body on the warm and the cold path, whose
- * landing pad is the same cleanup.  Call-site records must be sorted by
- * address: the warm call comes first in the code. */
+ * landing pad is the same cleanup, and the call of the interrupt handler
+ * between them, whose pad first ends the handler.  Call-site records must
+ * be sorted by address: warm call, handler call, cold call. */
 	.section .gcc_except_table,"a",@progbits
 	.p2align 2
 .Lmorestack_lsda:
@@ -409,6 +511,10 @@ __splitstack_morestack_impl:
 	.uleb128 .Lwarm_call_end - .Lwarm_call_begin	/* region length */
 	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
 	.uleb128 0					/* action: cleanup only */
+	.uleb128 .Lhandler_call_begin - .Lmorestack
+	.uleb128 .Lhandler_call_end - .Lhandler_call_begin
+	.uleb128 .Lhandler_cleanup - .Lmorestack
+	.uleb128 0
 	.uleb128 .Lcold_call_begin - .Lmorestack
 	.uleb128 .Lcold_call_end - .Lcold_call_begin
 	.uleb128 .Lcleanup - .Lmorestack
@@ -534,6 +640,7 @@ __morestack_get_guard:
 	.cfi_startproc
 	ENDBR
 	movq	GUARD, %rax
+	btrq	$SS_LIMIT_MARK_BIT, %rax	/* the real limit, not the mark */
 	ret
 	.cfi_endproc
 	.size	__morestack_get_guard, . - __morestack_get_guard
@@ -545,6 +652,7 @@ __morestack_set_guard:
 	.cfi_startproc
 	ENDBR
 	movq	%rdi, GUARD
+	REARM	%rdi, %rsi
 	ret
 	.cfi_endproc
 	.size	__morestack_set_guard, . - __morestack_set_guard
@@ -599,7 +707,9 @@ splitstack_on_stack:
 1:	call	*%rax
 	leaq	-16(%rbp), %rsp
 	movq	-8(%rbp), %rax
+	btrq	$SS_LIMIT_MARK_BIT, %rax
 	movq	%rax, GUARD
+	REARM	%rax, %rdi
 	movq	%rbp, %rsp
 	popq	%rbp
 	.cfi_def_cfa %rsp, 8
@@ -649,6 +759,9 @@ splitstack_asan_unpoison_ptr:
 	.hidden	splitstack_restore_mask
 	.hidden	splitstack_process_exit
 	.hidden	splitstack_allocate_stack_space
+	.hidden	splitstack_interrupt_take
+	.hidden	splitstack_interrupt_done
+	.hidden	splitstack_interrupt_armed
 
 /* size_t splitstack_reserve_bytes: the reserve under each limit (the
  * setting of src/config.rs, which owns it; the warm path reads it).  0
@@ -661,6 +774,16 @@ splitstack_asan_unpoison_ptr:
 	.size	splitstack_reserve_bytes, 8
 	.p2align 3
 splitstack_reserve_bytes:
+	.zero	8
+
+/* size_t splitstack_interrupt_armed: nonzero while an interrupt handler is
+ * set (src/interrupt.rs owns it; REARM reads it). */
+	.globl	splitstack_interrupt_armed
+	.hidden	splitstack_interrupt_armed
+	.type	splitstack_interrupt_armed, @object
+	.size	splitstack_interrupt_armed, 8
+	.p2align 3
+splitstack_interrupt_armed:
 	.zero	8
 
 /* ---------------------------------------------------------------------

@@ -15,7 +15,8 @@ const _: () = {
     // the calls __morestack makes to be 16-byte aligned.
     assert!(SS_FRAME_BYTES % 16 == 8);
     assert!(SS_FRAME_XMM0 <= SS_FRAME_BYTES);
-    assert!(SS_FRAME_XMM0 - 8 * 16 >= SS_FRAME_BLOCKED);
+    assert!(SS_FRAME_XMM0 - 8 * 16 >= SS_FRAME_BITS);
+    assert!(SS_FRAME_BITS - 8 >= SS_FRAME_BLOCKED);
 };
 
 /// Reads the calling thread's split-stack limit.

@@ -10,7 +10,7 @@
 use crate::diag::Msg;
 use crate::layout::{InitialSp, StackSegment};
 use crate::thread_state::{self, Tls};
-use crate::{arch::current as arch, chain, config, context_sizing, stats};
+use crate::{arch::current as arch, chain, config, context_sizing, limit, stats};
 use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
 use core::ptr;
@@ -38,7 +38,11 @@ pub struct SplitstackContext {
     /// [7] This runtime's state tag (`CTX_LIVE`, `CTX_RELEASED`, or 0 for a
     /// context filled by other code); libgcc leaves it zero.
     pub state: usize,
-    /// [8], [9] Zero.
+    /// [8] This runtime's interrupt nesting (`splitstack_interrupt_defer`
+    /// depth, plus one inside a handler) when saved: it follows the
+    /// coroutine, so that a handler that switches away leaves the next
+    /// coroutine interruptible.  Zero in a new context and in libgcc's.
+    /// [9] Zero.
     pub reserved: [usize; 2],
 }
 
@@ -221,12 +225,13 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
             segments: tls.segments().load(Relaxed),
             current: tls.current().load(Relaxed),
             sp: scan_start() as *mut c_void,
-            guard: arch::get_guard(),
+            // The real limit, also while a request has marked it.
+            guard: limit::get(),
             initial_sp: (*isp).sp as *mut c_void,
             initial_sp_len: (*isp).len,
             dont_block_signals: (*isp).dont_block_signals as usize,
             state: CTX_LIVE,
-            reserved: [0; 2],
+            reserved: [(*tls.thread_block()).interrupt_defer, 0],
         });
     }
 }
@@ -254,20 +259,21 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
         if !plausible_pair(segments, current) {
             return setcontext_general(ctx as *mut SplitstackContext);
         }
-        install(c, segments, current);
+        install(c, segments, current, (*c).reserved[0]);
     }
 }
 
 /// Makes the context at `c` the calling thread's state, with `segments`
 /// as its chain and `current` (the context's, already read) as the
-/// segment it runs on.  Order: the limit last, so that a signal between these
-/// stores sees the old limit with the new lists at worst, which only
-/// makes a handler split early.
+/// segment it runs on, and `defer` as its interrupt nesting.  Order: the
+/// limit last, so that a signal between these stores sees the old limit
+/// with the new lists at worst, which only makes a handler split early;
+/// then a request waiting for this thread is kept (`limit::store`).
 ///
 /// # Safety
 /// `c` must be a readable context whose segment words were checked.
 #[inline(always)]
-unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, current: *mut StackSegment) {
+unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, current: *mut StackSegment, defer: usize) {
     // SAFETY: the caller's promise; the rest is the calling thread's own
     // TLS state.
     unsafe {
@@ -278,8 +284,9 @@ unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, curr
         (*isp).sp = (*c).initial_sp as *mut u8;
         (*isp).len = (*c).initial_sp_len;
         (*isp).dont_block_signals = (*c).dont_block_signals as i32;
+        (*tls.thread_block()).interrupt_defer = defer;
         core::sync::atomic::compiler_fence(SeqCst);
-        arch::set_guard((*c).guard);
+        limit::store((*c).guard);
     }
 }
 
@@ -328,7 +335,9 @@ unsafe fn setcontext_general(ctx: *mut SplitstackContext) {
         } else {
             c.segments
         };
-        install(&c, segments, c.current);
+        // Word 8 is ours only in our contexts.
+        let defer = if tag(&c) == Tag::Ours { c.reserved[0] } else { 0 };
+        install(&c, segments, c.current, defer);
     }
 }
 
@@ -498,6 +507,7 @@ pub unsafe extern "C" fn __splitstack_resetcontext(ctx: *mut *mut c_void, size: 
             (chain::low(seg), chain::usable(seg))
         };
         c.guard = low.wrapping_add(config::slack());
+        c.reserved = [0; 2];
         if !size.is_null() {
             *size = len;
         }

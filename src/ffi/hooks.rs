@@ -5,7 +5,7 @@
 //! Rust functions the assembly calls; each is a thin shell over `chain`,
 //! `alloca` or `sys`.
 
-use crate::{alloca, chain, config, sys};
+use crate::{alloca, chain, config, interrupt, sys};
 
 /// Where `__morestack` switches to: returned in rax:rdx (x0:x1).
 #[repr(C)]
@@ -56,4 +56,17 @@ pub extern "C" fn splitstack_restore_mask(mask: &u64) {
 #[no_mangle]
 pub extern "C" fn splitstack_allocate_stack_space(size: usize, caller_sp: usize) -> *mut u8 {
     alloca::allocate(size, caller_sp)
+}
+
+/// `__morestack` on a new segment with interrupt bits pending: the
+/// handler to call now (NULL: none) and its argument, the bits in `*bits`.
+#[no_mangle]
+pub extern "C" fn splitstack_interrupt_take(bits: &mut u64) -> interrupt::Delivery {
+    interrupt::take(bits)
+}
+
+/// `__morestack` after the interrupt handler returned or threw.
+#[no_mangle]
+pub extern "C" fn splitstack_interrupt_done() {
+    interrupt::done()
 }

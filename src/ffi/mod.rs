@@ -10,6 +10,7 @@
 //!   allocators);
 //! * `libgcc`: libgcc's internal entry points, defined so that a link
 //!   never pulls libgcc's objects in;
+//! * `interrupt`: thread handles and interrupts through the stack limit;
 //! * `thread`: `__wrap_pthread_create` and the exit hook;
 //! * `hooks`: the Rust functions the assembly calls;
 //! * `types`: the C ABI types (`SplitstackResult`, `SplitstackStats`,
@@ -17,6 +18,7 @@
 
 pub mod context;
 pub mod hooks;
+pub mod interrupt;
 pub mod libgcc;
 pub mod settings;
 pub mod thread;

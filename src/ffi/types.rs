@@ -28,7 +28,22 @@ pub enum SplitstackResult {
     SplitstackBadVersion = 3,
     /// Too many allocators were registered in this process.
     SplitstackTooManyAllocators = 4,
+    /// The thread of the handle has exited (`splitstack_interrupt`).
+    SplitstackThreadExited = 5,
 }
+
+/// A thread, as `splitstack_interrupt` reaches it: an opaque,
+/// reference-counted handle from `splitstack_thread_self`, valid until
+/// released, also after the thread exits.
+pub struct SplitstackThread {
+    _opaque: [u8; 0],
+}
+
+/// The process's interrupt handler: `bits` are every bit requested of
+/// this thread since its last delivery, `user` the pointer given with the
+/// handler.  Runs on the interrupted thread at a function entry, before
+/// the function's body (see README, "Interrupts").
+pub type SplitstackInterruptHandler = Option<unsafe extern "C" fn(bits: u64, user: *mut c_void)>;
 
 /// A stack allocator the program registers with
 /// `splitstack_set_allocator`.  The runtime copies the struct; the
