@@ -292,8 +292,7 @@ pub fn thread_exiting() {
 
 /// `__morestack` on a new segment, the pending word nonzero: the handler
 /// to run now with `*bits`, or none (deferred, no handler, nothing left,
-/// or inside a signal handler, where the mark is put back so that the
-/// first entry after the signal handler returns delivers).
+/// or inside a signal handler).
 pub fn take(bits: &mut u64) -> Delivery {
     let tb = thread_state::thread_block();
     // SAFETY: tb is the calling thread's block.
@@ -302,10 +301,24 @@ pub fn take(bits: &mut u64) -> Delivery {
             return NO_DELIVERY;
         }
         let Some(d) = handler() else { return NO_DELIVERY };
-        if in_signal_handler() {
-            limit::mark_self();
+        // Inside a signal handler the handler does not run.  Finding that
+        // out walks the stack, so after a walk that found a signal frame
+        // none is made for PARK_NS: entries meanwhile run against the
+        // real limit (the bits stay pending, and REARM brings the mark
+        // back when a split returns), and the first entry after that
+        // outside the signal handler delivers.
+        let now = now_ns();
+        let parked = (*tb).interrupt_parked;
+        if parked != 0 && now.wrapping_sub(parked) < PARK_NS {
+            arch::set_guard(limit::get());
             return NO_DELIVERY;
         }
+        if in_signal_handler() {
+            (*tb).interrupt_parked = now.max(1);
+            arch::set_guard(limit::get());
+            return NO_DELIVERY;
+        }
+        (*tb).interrupt_parked = 0;
         let b = (*tb).interrupt_pending.swap(0, AcqRel);
         if b == 0 || d.handler == 0 {
             return NO_DELIVERY;
@@ -373,6 +386,19 @@ pub fn undefer() -> bool {
 extern "C" {
     fn _Unwind_Backtrace(trace: extern "C" fn(*mut c_void, *mut c_void) -> c_int, arg: *mut c_void) -> c_int;
     fn _Unwind_GetIPInfo(ctx: *mut c_void, ip_before_insn: *mut c_int) -> usize;
+}
+
+/// How long after finding the thread inside a signal handler delivery
+/// does not look again (ns).
+const PARK_NS: u64 = 100_000;
+
+/// CLOCK_MONOTONIC in ns (through the vDSO: async-signal-safe, no system
+/// call).
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is writable.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Frames walked at most.

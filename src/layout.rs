@@ -124,6 +124,10 @@ pub struct ThreadBlock {
     /// The thread's `interrupt` record (its handle), NULL until
     /// `splitstack_thread_self` made one.
     pub interrupt_record: *mut c_void,
+    /// When (CLOCK_MONOTONIC, ns) a delivery last found the thread inside
+    /// a signal handler; 0 if it did not.  For a while after that, no new
+    /// walk of the stack is made (`interrupt::take`).
+    pub interrupt_parked: u64,
     /// The head of the chain this thread grew from its original stack
     /// (NULL if none): what a context saved on the original stack before
     /// the thread ever split gets back from setcontext (see ffi/context.rs).

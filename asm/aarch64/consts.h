@@ -53,6 +53,7 @@
 #define SS_FRAME_BLOCKED 128
 #define SS_FRAME_SIGMASK 136
 #define SS_FRAME_EXCEPTION 144
+#define SS_FRAME_BITS 152
 #define SS_FRAME_Q0 160
 
 #endif

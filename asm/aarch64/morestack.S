@@ -42,6 +42,11 @@
  *         returns a value in, and x8); callee-saved registers (x19-x28,
  *         x29, sp, d8-d15) preserved; x9-x18 and q4-q7 clobbered (all
  *         dead once F has returned).
+ *   Two ways in: the WARM PATH (the next segment is cached) runs in
+ *   x9-x17 only and calls nothing; the COLD PATH (and the delivery of an
+ *   interrupt, see INTERRUPTS) saves x0-x8, x18 and q0-q7 in the frame
+ *   and calls the Rust helpers.  Each calls the body from a call site of
+ *   its own.
  *   The Rust helpers follow AAPCS64: they may clobber x0-x18 and q0-q7
  *   (everything caller-saved), so the argument registers, x18 included,
  *   are saved around them.  Only the low 128 bits of z0-z7 are kept: an
@@ -52,7 +57,7 @@
  *
  *      +288 ..     F's stack arguments            old_stack = CFA
  *      +160..+287  q0 .. q7 (16 bytes each)       SS_FRAME_Q0
- *      +152        padding
+ *      +152        interrupt bits to deliver      SS_FRAME_BITS
  *      +144        exception object (unwinding)   SS_FRAME_EXCEPTION
  *      +136        signal mask (when blocking)    SS_FRAME_SIGMASK
  *      +128        1 if signals were blocked      SS_FRAME_BLOCKED
@@ -86,13 +91,49 @@
  * Threads that ask for blocking with __splitstack_block_signals still get
  * it (SS_FRAME_BLOCKED).
  *
- * EXCEPTIONS: the call of the body is covered by a call-site record of
+ * INTERRUPTS (the protocol of asm/x86_64/morestack.S, docs/x86_64.md
+ * section 7)
+ * Another thread interrupts this one by ORing bits into the thread
+ * block's pending word (SS_THREAD_PENDING) and then setting bit
+ * SS_LIMIT_MARK_BIT of the limit word (a compare-and-swap from a real
+ * value, never over the all-ones switching value).  Every prologue's
+ * unsigned `cmp x10, x9; b.hs body` then fails, so the next function
+ * entry comes here, where three steps make it a delivery and lose no
+ * request to this code's own limit writes:
+ *   - ENTRY: the limit saved for the way back (SS_FRAME_OLD_GUARD) has
+ *     the mark cleared (one `and`), so a mark never outlives the call
+ *     that saw it;
+ *   - SWITCH-IN: after the new limit is stored the pending word is
+ *     loaded (warm path: through x14, the thread block's address, kept
+ *     from the call count at entry; cold path: recomputed after
+ *     splitstack_grow); nonzero goes to .Lpending (the warm path first
+ *     saves what the cold path saves, .Lwarm_pending), which asks
+ *     splitstack_interrupt_take(&bits) for the handler: (x0, x1) =
+ *     (handler, user), the bits in SS_FRAME_BITS, handler NULL when
+ *     there is nothing to run now (deferred, no handler set, inside a
+ *     signal handler).  Otherwise handler(bits, user) runs on the new
+ *     segment, with the body's frame and the reserve below it, then
+ *     splitstack_interrupt_done(), then the body (the cold path's call);
+ *   - SWITCH-BACK: after the old limit is restored, REARM: pending, not
+ *     deferred (SS_THREAD_DEFER) and a handler set
+ *     (splitstack_interrupt_armed): the limit is stored again with the
+ *     mark, so the caller's next entry delivers a request whose mark
+ *     went to the segment just left.
+ * The requester's membarrier between its pending and limit writes makes
+ * "store the limit, then load pending" (program order here) see every
+ * request whose mark the store overwrote.  __morestack_set_guard and
+ * splitstack_on_stack REARM after their limit stores too, and
+ * __morestack_get_guard returns the limit without the mark.
+ *
+ * EXCEPTIONS: the calls of the body are covered by call-site records of
  * __gcc_personality_v0 whose landing pad (a cleanup) restores the segment
  * and the exact limit of F's caller and resumes unwinding from the old
- * stack.
+ * stack.  The call of the interrupt handler has a record of its own,
+ * whose landing pad first ends the handler (splitstack_interrupt_done)
+ * and then joins that cleanup.
  *
- * BTI: every global entry point starts with `bti c`; the landing pad
- * starts with `bti j` (what GCC puts at landing pads); __morestack_non_split
+ * BTI: every global entry point starts with `bti c`; the landing pads
+ * start with `bti j` (what GCC puts at landing pads); __morestack_non_split
  * enters the body through x16, which a `bti c` pad accepts.  The GNU
  * property note that marks the object BTI-compatible is emitted when the
  * file is assembled with -mbranch-protection=bti (or standard).
@@ -111,9 +152,13 @@
 #define BTI_J	hint	#36		/* bti j: a target of br */
 
 #define GUARD_OFF	SS_TCB_GUARD_OFFSET
+/* The interrupt mark of the limit word, and the mask that clears it. */
+#define MARK_BIT	(1 << SS_LIMIT_MARK_BIT)
+#define REAL_MASK	(~MARK_BIT)
 
 /* reg = the address of this thread's copy of the initial-exec TLS
-   variable sym; tp must already hold tpidr_el0. */
+   variable sym; tp must already hold tpidr_el0 (and be another
+   register than reg). */
 .macro	TLS_ADDR reg, tp, sym
 	adrp	\reg, :gottprel:\sym
 	ldr	\reg, [\reg, #:gottprel_lo12:\sym]
@@ -121,8 +166,8 @@
 .endm
 
 /* Back to the old stack: limit all ones while sp moves, sp = x29 (the
-   frame), current segment = the one saved, then the saved limit.
-   Clobbers x9-x13. */
+   frame), current segment = the one saved, then the saved limit,
+   re-marked if a request is waiting (REARM).  Clobbers x9-x13. */
 .macro	SWITCH_BACK
 	mrs	x9, tpidr_el0
 	TLS_ADDR x10, x9, __morestack_current_segment
@@ -132,6 +177,26 @@
 	mov	sp, x29
 	str	x13, [x10]
 	str	x12, [x9, #GUARD_OFF]
+	REARM	x12, x9, x10, x11
+.endm
+
+/* After storing the real limit \lim (tp = tpidr_el0): if interrupt bits
+   are pending, not deferred, and a handler is set, store it again with
+   the mark, so that the next entry delivers.  Only this thread stores
+   unmarked values and requesters only mark, so a plain store is safe.
+   Clobbers \t1, \t2; \lim is marked if the mark was stored.  Five
+   instructions when nothing is pending. */
+.macro	REARM lim, tp, t1, t2
+	TLS_ADDR \t1, \tp, splitstack_thread
+	ldp	\t2, \t1, [\t1, #SS_THREAD_PENDING]	/* pending, defer */
+	cbz	\t2, .Lrearm_done\@
+	cbnz	\t1, .Lrearm_done\@
+	adrp	\t1, splitstack_interrupt_armed
+	ldr	\t1, [\t1, #:lo12:splitstack_interrupt_armed]
+	cbz	\t1, .Lrearm_done\@
+	orr	\lim, \lim, #MARK_BIT
+	str	\lim, [\tp, #GUARD_OFF]
+.Lrearm_done\@:
 .endm
 
 	.text
@@ -166,17 +231,20 @@ __splitstack_morestack_impl:
 	stp	x12, x10, [x29, #SS_FRAME_BODY]	/* body, need */
 
 	mrs	x13, tpidr_el0
-	/* Count the call (per thread, no atomic needed). */
+	/* Count the call (per thread, no atomic needed).  x14 keeps the
+	 * thread block's address for the warm path's pending test. */
 	TLS_ADDR x14, x13, splitstack_thread
 	ldr	x15, [x14, #SS_THREAD_MORESTACK_CALLS]
 	add	x15, x15, #1
 	str	x15, [x14, #SS_THREAD_MORESTACK_CALLS]
 
-	/* Remember what to go back to. */
-	ldr	x15, [x13, #GUARD_OFF]
-	TLS_ADDR x14, x13, __morestack_current_segment	/* x14 = &current */
-	ldr	x16, [x14]				/* x16 = cur */
-	stp	x15, x16, [x29, #SS_FRAME_OLD_GUARD]
+	/* Remember what to go back to: the limit without an interrupt mark
+	 * (see INTERRUPTS). */
+	ldr	x9, [x13, #GUARD_OFF]
+	and	x9, x9, #REAL_MASK
+	TLS_ADDR x15, x13, __morestack_current_segment	/* x15 = &current */
+	ldr	x16, [x15]				/* x16 = cur */
+	stp	x9, x16, [x29, #SS_FRAME_OLD_GUARD]
 
 	/* WARM PATH, in the scratch registers x9-x17 only (AAPCS64 gives them
 	 * to us at a call boundary; x0-x8, x18 and q0-q7 are never touched,
@@ -187,15 +255,16 @@ __splitstack_morestack_impl:
 	 *   next = cur ? cur->next : __morestack_segments
 	 *   if next->size < need + reserve + SS_SEG_META: cold path
 	 *   current = next; next->prev = cur; next->old_stack = F's sp
-	 * Threads that asked for signal blocking take the cold path. */
-	TLS_ADDR x15, x13, __morestack_initial_sp
-	ldr	w15, [x15, #SS_ISP_DONT_BLOCK]
-	cbz	w15, .Lcold
+	 * Threads that asked for signal blocking take the cold path (which
+	 * reloads `need` from the frame: x10 is reused below). */
+	TLS_ADDR x9, x13, __morestack_initial_sp
+	ldr	w9, [x9, #SS_ISP_DONT_BLOCK]
+	cbz	w9, .Lcold
 	adrp	x17, splitstack_reserve_bytes
 	ldr	x17, [x17, #:lo12:splitstack_reserve_bytes]	/* 0 before start-up */
 	cbz	x17, .Lcold
-	add	x15, x10, x17
-	add	x15, x15, #SS_SEG_META			/* x15 = need + reserve + meta */
+	add	x10, x10, x17
+	add	x10, x10, #SS_SEG_META			/* x10 = need + reserve + meta */
 	cbnz	x16, 1f
 	TLS_ADDR x9, x13, __morestack_segments
 	ldr	x9, [x9]				/* next = first segment */
@@ -203,9 +272,9 @@ __splitstack_morestack_impl:
 1:	ldr	x9, [x16, #SS_SEG_NEXT]			/* next = cur->next */
 2:	cbz	x9, .Lcold
 	ldr	x11, [x9, #SS_SEG_SIZE]
-	cmp	x11, x15
+	cmp	x11, x10
 	b.lo	.Lcold
-	str	x9, [x14]				/* commit: current = next */
+	str	x9, [x15]				/* commit: current = next */
 	str	x16, [x9, #SS_SEG_PREV]
 	add	x15, x29, #SS_FRAME_BYTES
 	str	x15, [x9, #SS_SEG_OLD_STACK]
@@ -217,6 +286,10 @@ __splitstack_morestack_impl:
 	str	x15, [x13, #GUARD_OFF]			/* all ones while sp moves */
 	mov	sp, x11
 	str	x17, [x13, #GUARD_OFF]
+	/* A request the limit store above overwrote, or one made before
+	 * this call: deliver it before the body (see INTERRUPTS). */
+	ldr	x15, [x14, #SS_THREAD_PENDING]
+	cbnz	x15, .Lwarm_pending
 	add	x11, x29, #SS_FRAME_BYTES		/* F's stack arguments */
 	/* sp is the segment's top: 16-byte aligned. */
 .Lwarm_call_begin:
@@ -241,6 +314,21 @@ __splitstack_morestack_impl:
 .Lwarm_slow_return:
 	str	xzr, [x29, #SS_FRAME_BLOCKED]		/* unset on the warm path */
 	b	.Lslow_return
+
+	/* Pending interrupt bits after the warm switch (sp is the new
+	 * segment's top): save what the cold path saves and deliver there. */
+.Lwarm_pending:
+	stp	x0, x1, [x29, #SS_FRAME_X0]
+	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	stp	x8, x18, [x29, #SS_FRAME_X8]
+	stp	q0, q1, [x29, #SS_FRAME_Q0]
+	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
+	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+	str	xzr, [x29, #SS_FRAME_BLOCKED]
+	b	.Lpending
 
 	/* COLD PATH: save the argument registers, then the Rust helper finds
 	 * or allocates the segment. */
@@ -291,6 +379,29 @@ __splitstack_morestack_impl:
 	/* void splitstack_restore_mask(const uint64_t *mask) */
 	bl	splitstack_restore_mask
 2:
+	mrs	x10, tpidr_el0
+	TLS_ADDR x9, x10, splitstack_thread
+	ldr	x9, [x9, #SS_THREAD_PENDING]
+	cbz	x9, .Lcold_restore
+.Lpending:
+	/* struct { handler, user } splitstack_interrupt_take(uint64_t *bits):
+	 * the handler to call and its argument in (x0, x1), the bits in
+	 * *bits, or a NULL handler (nothing to run now).  Every argument
+	 * register is saved in the frame; sp is the body's (the new
+	 * segment's top, 16-byte aligned). */
+	add	x0, x29, #SS_FRAME_BITS
+	bl	splitstack_interrupt_take
+	cbz	x0, .Lcold_restore
+	mov	x9, x0
+	ldr	x0, [x29, #SS_FRAME_BITS]
+	/* void handler(uint64_t bits, void *user), x1 = user: it may split,
+	 * switch contexts and throw (the landing pad .Lhandler_cleanup). */
+.Lhandler_call_begin:
+	blr	x9
+.Lhandler_call_end:
+	/* void splitstack_interrupt_done(void) */
+	bl	splitstack_interrupt_done
+.Lcold_restore:
 	ldp	x0, x1, [x29, #SS_FRAME_X0]
 	ldp	x2, x3, [x29, #SS_FRAME_X0 + 16]
 	ldp	x4, x5, [x29, #SS_FRAME_X0 + 32]
@@ -357,14 +468,25 @@ __splitstack_morestack_impl:
 	ldp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
 	b	.Lleave
 
+	/* Landing pad of the interrupt handler's call: the handler threw
+	 * (or a forced unwind left it); it has stopped running (done), then
+	 * the body's landing pad.  x0 = exception object. */
+.Lhandler_cleanup:
+	BTI_J
+	str	x0, [x29, #SS_FRAME_EXCEPTION]
+	bl	splitstack_interrupt_done
+	b	.Lcleanup_saved
+
 	/* Landing pad: an exception (or a forced unwind: pthread_exit,
 	 * cancellation) is leaving the body.  x0 = exception object, x29 =
 	 * this frame, sp = the value at the call (on the new segment).
-	 * Restore the segment and the exact limit F's caller had, free the
-	 * segment's alloca blocks, and keep unwinding from the old stack. */
+	 * Restore the segment and the exact limit F's caller had (marked
+	 * again by REARM if a request waits), free the segment's alloca
+	 * blocks, and keep unwinding from the old stack. */
 .Lcleanup:
 	BTI_J
 	str	x0, [x29, #SS_FRAME_EXCEPTION]
+.Lcleanup_saved:
 	/* void splitstack_unwind_segment(void *frame): leave_segment, and
 	 * under AddressSanitizer the shadow of the skipped frames cleared
 	 * (src/asan.rs); `frame` = the lowest byte of this frame. */
@@ -377,9 +499,11 @@ __splitstack_morestack_impl:
 	.cfi_endproc
 	.size	__morestack, . - __morestack
 
-/* LSDA for __morestack, read by __gcc_personality_v0: two call-site
- * records (sorted by address), the calls of the body on the warm and the
- * cold path, whose landing pad is the same cleanup. */
+/* LSDA for __morestack, read by __gcc_personality_v0: three call-site
+ * records, the calls of the body on the warm and the cold path, whose
+ * landing pad is the same cleanup, and the call of the interrupt handler
+ * between them, whose pad first ends the handler.  Call-site records
+ * must be sorted by address: warm call, handler call, cold call. */
 	.section .gcc_except_table,"a",%progbits
 	.p2align 2
 .Lmorestack_lsda:
@@ -392,6 +516,10 @@ __splitstack_morestack_impl:
 	.uleb128 .Lwarm_call_end - .Lwarm_call_begin	/* region length */
 	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
 	.uleb128 0					/* action: cleanup only */
+	.uleb128 .Lhandler_call_begin - .Lmorestack
+	.uleb128 .Lhandler_call_end - .Lhandler_call_begin
+	.uleb128 .Lhandler_cleanup - .Lmorestack
+	.uleb128 0
 	.uleb128 .Lcold_call_begin - .Lmorestack
 	.uleb128 .Lcold_call_end - .Lcold_call_begin
 	.uleb128 .Lcleanup - .Lmorestack
@@ -486,7 +614,8 @@ __stack_split_initialize:
 
 	.text
 /* void *__morestack_get_guard(void) / void __morestack_set_guard(void *)
- * AAPCS64 leaves: x0 in/out, x9 scratch. */
+ * AAPCS64 leaves: x0 in/out, x9-x11 scratch.  get returns the real limit
+ * (an interrupt mark left out); set stores x0 and then REARMs. */
 	.globl	__morestack_get_guard
 	.type	__morestack_get_guard, %function
 	.p2align 4
@@ -495,6 +624,7 @@ __morestack_get_guard:
 	BTI_C
 	mrs	x9, tpidr_el0
 	ldr	x0, [x9, #GUARD_OFF]
+	and	x0, x0, #REAL_MASK		/* the real limit, not the mark */
 	ret
 	.cfi_endproc
 	.size	__morestack_get_guard, . - __morestack_get_guard
@@ -507,6 +637,7 @@ __morestack_set_guard:
 	BTI_C
 	mrs	x9, tpidr_el0
 	str	x0, [x9, #GUARD_OFF]
+	REARM	x0, x9, x10, x11
 	ret
 	.cfi_endproc
 	.size	__morestack_set_guard, . - __morestack_set_guard
@@ -535,7 +666,9 @@ __morestack_allocate_stack_space:
  * meanwhile: the runtime's slow paths (allocation, user allocator
  * callbacks) run on a per-thread runtime stack, and any split-stack code
  * a signal handler runs there asks for a fresh segment instead of
- * trusting a limit that belongs to another stack.  AAPCS64 otherwise.
+ * trusting a limit that belongs to another stack.  Afterwards the saved
+ * limit is stored back without its interrupt mark, then REARM.  AAPCS64
+ * otherwise.
  *   frame (x29 = sp after the push): +0 caller's x29, +8 x30,
  *          +16 saved limit, +24 padding.
  * ------------------------------------------------------------------- */
@@ -565,7 +698,9 @@ splitstack_on_stack:
 	mov	sp, x29
 	mrs	x9, tpidr_el0
 	ldr	x10, [x29, #16]
+	and	x10, x10, #REAL_MASK
 	str	x10, [x9, #GUARD_OFF]
+	REARM	x10, x9, x11, x12
 	ldp	x29, x30, [sp], #32
 	.cfi_def_cfa sp, 0
 	.cfi_restore x29
@@ -620,6 +755,9 @@ splitstack_asan_unpoison_ptr:
 	.hidden	splitstack_restore_mask
 	.hidden	splitstack_process_exit
 	.hidden	splitstack_allocate_stack_space
+	.hidden	splitstack_interrupt_take
+	.hidden	splitstack_interrupt_done
+	.hidden	splitstack_interrupt_armed
 
 /* size_t splitstack_reserve_bytes: the reserve under each limit (the
  * setting of src/config.rs, which owns it; the warm path reads it).  0
@@ -632,6 +770,16 @@ splitstack_asan_unpoison_ptr:
 	.size	splitstack_reserve_bytes, 8
 	.p2align 3
 splitstack_reserve_bytes:
+	.zero	8
+
+/* size_t splitstack_interrupt_armed: nonzero while an interrupt handler is
+ * set (src/interrupt.rs owns it; REARM reads it). */
+	.globl	splitstack_interrupt_armed
+	.hidden	splitstack_interrupt_armed
+	.type	splitstack_interrupt_armed, %object
+	.size	splitstack_interrupt_armed, 8
+	.p2align 3
+splitstack_interrupt_armed:
 	.zero	8
 
 /* ---------------------------------------------------------------------

@@ -29,7 +29,10 @@ const _: () = {
     assert!(SS_FRAME_NEED == SS_FRAME_BODY + 8);
     assert!(SS_FRAME_OLD_SEGMENT == SS_FRAME_OLD_GUARD + 8);
     assert!(SS_FRAME_Q0 % 16 == 0 && SS_FRAME_Q0 + 8 * 16 == SS_FRAME_BYTES);
-    assert!(SS_FRAME_EXCEPTION + 8 <= SS_FRAME_Q0);
+    assert!(SS_FRAME_EXCEPTION + 8 <= SS_FRAME_BITS && SS_FRAME_BITS + 8 <= SS_FRAME_Q0);
+    assert!(SS_FRAME_BITS > SS_FRAME_BLOCKED && SS_FRAME_BITS % 8 == 0);
+    // REARM reads the pending and defer words with one ldp.
+    assert!(SS_THREAD_DEFER == SS_THREAD_PENDING + 8 && SS_THREAD_PENDING % 8 == 0);
     assert!(SS_FRAME_X0 == SS_FRAME_LR + 8 && SS_FRAME_LR == SS_FRAME_FP + 8);
     // Immediates the assembly encodes directly: `mov x13, #SS_NON_SPLIT_STACK`
     // and `sub x10, x10, #(SS_NON_SPLIT_STACK >> 12), lsl #12` need a
