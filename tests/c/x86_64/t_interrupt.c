@@ -14,6 +14,8 @@
 
 extern void *__morestack_get_guard(void);
 extern void __splitstack_getcontext(void *ctx[10]);
+extern void __splitstack_setcontext(void *ctx[10]);
+extern void __morestack_set_guard(void *);
 
 static volatile int trace[64];
 static volatile int ntrace;
@@ -35,6 +37,16 @@ __attribute__((noinline)) static int body(int x)
     trace[ntrace++ & 63] = 2;
     ESCAPE(&x);
     return x + 1;
+}
+
+/* Splits (a frame larger than what is left), then requests an interrupt
+ * of its own thread as the last thing before returning. */
+__attribute__((noinline)) static void split_then_request(SplitstackThread *t)
+{
+    char buf[96 << 10];
+    buf[0] = 1;
+    ESCAPE(buf);
+    splitstack_interrupt(t, 128);
 }
 
 static void reset(void)
@@ -122,6 +134,27 @@ int main(void)
     CHECK(__morestack_get_guard() == guard, "get_guard %p, real %p", __morestack_get_guard(), guard);
     CHECK(splitstack_interrupt_poll() == 1, "poll");
     splitstack_interrupt_undefer();
+
+    /* The runtime's own limit stores keep a waiting request: setcontext,
+     * __morestack_set_guard, and __morestack's return from a split (the
+     * request is made last thing in a body that split, so the store of
+     * the caller's limit on the way back is what would lose it). */
+    reset();
+    __splitstack_getcontext(ctx);
+    splitstack_interrupt(self, 32);
+    __splitstack_setcontext(ctx);
+    body(1);
+    CHECK(calls == 1 && got == 32, "setcontext lost a waiting request (%d calls)", calls);
+    reset();
+    splitstack_interrupt(self, 64);
+    __morestack_set_guard(__morestack_get_guard());
+    body(1);
+    CHECK(calls == 1 && got == 64, "__morestack_set_guard lost a waiting request (%d calls)", calls);
+    reset();
+    split_then_request(self);
+    CHECK(calls == 0, "delivered inside the split body");
+    body(1);
+    CHECK(calls == 1 && got == 128, "the return from a split lost a waiting request (%d calls)", calls);
 
     /* Bad arguments. */
     CHECK(splitstack_interrupt(NULL, 1) == SplitstackNullArgument, "NULL thread");

@@ -1,9 +1,9 @@
 // A race storm: 10^6 requests (INTERRUPT_STORM overrides the count), each
-// waited for, to a thread whose loop stores its limit as often as it can
-// (a warm split and its return, and __splitstack_setcontext of its own
-// context, on every pass).  A request whose mark one of those stores
-// overwrote, and that nothing brought back, stalls the test: none may
-// take 1 s.  Then signals: a signal storm against a thread that receives
+// waited for, to a thread that, just as each request is made, stores its
+// limit (a warm split and its return, __splitstack_setcontext of its own
+// context) and then only makes small calls until the request is
+// delivered.  A request whose mark one of those stores overwrote, and
+// that nothing brought back, stalls the test: none may take 1 s.  Then signals: a signal storm against a thread that receives
 // requests, whose signal handler runs split-stack code that splits and
 // sometimes requests an interrupt of its own thread.  The interrupt
 // handler must never run inside the signal handler (the default), and
@@ -61,6 +61,12 @@ static long now_ns(void)
     return ts.tv_sec * 1000000000l + ts.tv_nsec;
 }
 
+/* Advanced by the requester just before each request: the target stores
+ * its limit a few times (a split and its return, a setcontext) and then
+ * makes only small calls until the next advance, so a request whose mark
+ * one of those stores lost is not rescued by a later split: it stalls. */
+static atomic_long go;
+
 static void *storm_target(void *arg)
 {
     (void)arg;
@@ -68,10 +74,22 @@ static void *storm_target(void *arg)
     atomic_store(&target, splitstack_thread_self());
     long n = 0;
     while (!atomic_load(&stop)) {
-        n += big_frame(n);
-        __splitstack_getcontext(ctx);
-        __splitstack_setcontext(ctx);
-        n = small(n);
+        long g = atomic_load(&go);
+        /* Wait 0 to ~3 us first, so that the stores below meet the
+         * request's mark (which comes after the requester's membarrier). */
+        for (unsigned k = (unsigned)((unsigned long)g * 2654435761u) % 1500; k; k--)
+            n = small(n);
+        /* Either store may be the last before the small calls. */
+        if (g & 1)
+            n += big_frame(n);
+        for (int k = 0; k < 16; k++) {
+            __splitstack_getcontext(ctx);
+            __splitstack_setcontext(ctx);
+        }
+        if (!(g & 1))
+            n += big_frame(n);
+        while (atomic_load(&go) == g && !atomic_load(&stop))
+            n = small(n);
     }
     return (void *)n;
 }
@@ -86,6 +104,7 @@ static void drive(long n, const char *what)
     for (long i = 0; i < n; i++) {
         long before = atomic_load(&delivered);
         long ts = now_ns();
+        atomic_fetch_add(&go, 1);
         CHECK(splitstack_interrupt(t, 1) == SplitstackOk, "request %ld", i);
         while (atomic_load(&delivered) == before)
             CHECK(now_ns() - ts < 1000000000l, "%s: request %ld of %ld not delivered within 1 s", what, i, n);
