@@ -1,4 +1,4 @@
-//! Interrupts through the stack limit (docs/x86_64.md, section 7): a
+//! Interrupts through the stack limit (docs/x86_64.md, section 9): a
 //! thread asks another (or itself) to run the process's interrupt
 //! handler at its next entry into a split-stack function.
 //!

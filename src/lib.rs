@@ -22,12 +22,14 @@
 //!   and `asan` (what debugging tools are told).
 //! * **L1:** `layout` (the `#[repr(C)]` structures shared with the
 //!   assembly and libgcc, with every offset assertion), `thread_state`
-//!   (the calling thread's TLS state).
+//!   (the calling thread's TLS state), `limit` (the runtime's stores of
+//!   the limit word, which keep a waiting interrupt's mark).
 //! * **L2:** `alloc` (where segments come from: the front end, registered
 //!   allocators, size classes, the default allocator with its per-thread
 //!   cache, pool and slabs), `runtime_stack` (where slow paths run).
 //! * **L3:** `chain` (growing, leaving and releasing segment chains),
-//!   `alloca` (blocks for alloca/VLAs), `thread` (thread start and exit).
+//!   `alloca` (blocks for alloca/VLAs), `thread` (thread start and exit),
+//!   `interrupt` (thread handles, requests and their delivery).
 //! * **L4:** `ffi`, every `#[no_mangle]` item and C ABI type and nothing
 //!   else: the `__splitstack_*` API, this runtime's additions, libgcc's
 //!   internal entry points, and the hooks the assembly calls.
@@ -35,7 +37,7 @@
 //! Which module answers which question: a crash in `__morestack` — the
 //! assembly (asm/), then `chain`; a bad context message — `ffi::context`;
 //! memory use — `alloc`; a thread's exit — `thread`; a setting —
-//! `config`.
+//! `config`; an interrupt not delivered — `interrupt`, then `limit`.
 
 #![cfg_attr(not(test), no_std)]
 // Every unsafe operation says why it is sound, also inside `unsafe fn`.
@@ -72,8 +74,8 @@ pub mod runtime_stack;
 // L3
 pub mod alloca;
 pub mod chain;
-pub mod interrupt;
 pub mod context_sizing;
+pub mod interrupt;
 pub mod overrun;
 pub mod thread;
 // L4

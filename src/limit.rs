@@ -1,5 +1,5 @@
 //! The split-stack limit word as the runtime writes it: with room for an
-//! interrupt mark (docs/x86_64.md, section 7).
+//! interrupt mark (docs/x86_64.md, section 9).
 //!
 //! A thread's limit (`%fs:0x70`, `[tpidr_el0 + 8]`) is written by the
 //! thread itself (its `__morestack`, setcontext, the runtime's slow

@@ -88,7 +88,7 @@
  * Callers that ask for blocking with __splitstack_block_signals still get
  * it (SS_FRAME_BLOCKED), as the libgcc API promises.
  *
- * INTERRUPTS (docs/x86_64.md, section 7)
+ * INTERRUPTS (docs/x86_64.md, section 9)
  * Another thread interrupts this one by ORing bits into the thread
  * block's pending word (SS_THREAD_PENDING) and then setting bit
  * SS_LIMIT_MARK_BIT of the limit (a compare-and-swap from the real

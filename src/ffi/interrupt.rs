@@ -25,10 +25,9 @@ pub extern "C" fn splitstack_thread_self() -> *mut SplitstackThread {
             match e {
                 SelfError::Exiting => m.s("the thread is exiting"),
                 SelfError::NoMemory => m.s("out of memory"),
-                SelfError::NoDestructor(errno) => m
-                    .s("cannot hook the thread's exit (errno ")
-                    .dec(errno as u64)
-                    .s("), which a handle needs"),
+                SelfError::NoDestructor(errno) => {
+                    m.s("cannot hook the thread's exit (errno ").dec(errno as u64).s("), which a handle needs")
+                }
             };
             m.s("; returning NULL").emit();
             ptr::null_mut()
@@ -63,7 +62,10 @@ pub unsafe extern "C" fn splitstack_thread_release(t: *mut SplitstackThread) {
 /// passed to it.  Requests made while there is no handler stay pending
 /// (`splitstack_interrupt_poll` takes them).
 #[no_mangle]
-pub extern "C" fn splitstack_set_interrupt_handler(h: SplitstackInterruptHandler, user: *mut c_void) -> SplitstackResult {
+pub extern "C" fn splitstack_set_interrupt_handler(
+    h: SplitstackInterruptHandler,
+    user: *mut c_void,
+) -> SplitstackResult {
     interrupt::set_handler(h.map_or(0, |f| f as usize), user);
     SplitstackResult::SplitstackOk
 }
@@ -122,11 +124,5 @@ pub extern "C" fn splitstack_interrupt_undefer() {
 #[cold]
 #[inline(never)]
 fn not_a_handle(func: &str, t: *mut SplitstackThread, outcome: &str) {
-    Msg::new()
-        .s(func)
-        .s(": ")
-        .hex(t as usize)
-        .s(" is not a thread handle (or was released); ")
-        .s(outcome)
-        .emit();
+    Msg::new().s(func).s(": ").hex(t as usize).s(" is not a thread handle (or was released); ").s(outcome).emit();
 }
