@@ -101,8 +101,9 @@
  * entry comes here, where three steps make it a delivery and lose no
  * request to this code's own limit writes:
  *   - ENTRY: the limit saved for the way back (SS_FRAME_OLD_GUARD) has
- *     the mark cleared (one `and`), so a mark never outlives the call
- *     that saw it;
+ *     the mark cleared (UNMARK, one `sbfx`, which leaves the all-ones
+ *     switching value all ones), so a mark never outlives the call that
+ *     saw it;
  *   - SWITCH-IN: after the new limit is stored the pending word is
  *     loaded (warm path: through x14, the thread block's address, kept
  *     from the call count at entry; cold path: recomputed after
@@ -152,9 +153,8 @@
 #define BTI_J	hint	#36		/* bti j: a target of br */
 
 #define GUARD_OFF	SS_TCB_GUARD_OFFSET
-/* The interrupt mark of the limit word, and the mask that clears it. */
+/* The interrupt mark of the limit word. */
 #define MARK_BIT	(1 << SS_LIMIT_MARK_BIT)
-#define REAL_MASK	(~MARK_BIT)
 
 /* reg = the address of this thread's copy of the initial-exec TLS
    variable sym; tp must already hold tpidr_el0 (and be another
@@ -163,6 +163,15 @@
 	adrp	\reg, :gottprel:\sym
 	ldr	\reg, [\reg, #:gottprel_lo12:\sym]
 	add	\reg, \reg, \tp
+.endm
+
+/* reg = the real limit in reg: the interrupt mark (bit 63) replaced by a
+   copy of bit 62 (sign extension of the low 63 bits).  Real limits are
+   user-space addresses, bit 62 clear, so the mark is cleared; the
+   all-ones switching value stays all ones, so a call that found it
+   restores exactly that (t_frames and t_regs force splits with it). */
+.macro	UNMARK reg
+	sbfx	\reg, \reg, #0, #SS_LIMIT_MARK_BIT
 .endm
 
 /* Back to the old stack: limit all ones while sp moves, sp = x29 (the
@@ -241,7 +250,7 @@ __splitstack_morestack_impl:
 	/* Remember what to go back to: the limit without an interrupt mark
 	 * (see INTERRUPTS). */
 	ldr	x9, [x13, #GUARD_OFF]
-	and	x9, x9, #REAL_MASK
+	UNMARK	x9
 	TLS_ADDR x15, x13, __morestack_current_segment	/* x15 = &current */
 	ldr	x16, [x15]				/* x16 = cur */
 	stp	x9, x16, [x29, #SS_FRAME_OLD_GUARD]
@@ -624,7 +633,7 @@ __morestack_get_guard:
 	BTI_C
 	mrs	x9, tpidr_el0
 	ldr	x0, [x9, #GUARD_OFF]
-	and	x0, x0, #REAL_MASK		/* the real limit, not the mark */
+	UNMARK	x0				/* the real limit, not the mark */
 	ret
 	.cfi_endproc
 	.size	__morestack_get_guard, . - __morestack_get_guard
@@ -698,7 +707,7 @@ splitstack_on_stack:
 	mov	sp, x29
 	mrs	x9, tpidr_el0
 	ldr	x10, [x29, #16]
-	and	x10, x10, #REAL_MASK
+	UNMARK	x10
 	str	x10, [x9, #GUARD_OFF]
 	REARM	x10, x9, x11, x12
 	ldp	x29, x30, [sp], #32

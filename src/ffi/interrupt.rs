@@ -60,7 +60,21 @@ pub unsafe extern "C" fn splitstack_thread_release(t: *mut SplitstackThread) {
 
 /// Sets the process's interrupt handler (NULL: none) and the pointer
 /// passed to it.  Requests made while there is no handler stay pending
-/// (`splitstack_interrupt_poll` takes them).
+/// (`splitstack_interrupt_poll` takes them).  Not async-signal-safe.
+///
+/// The handler runs once per delivery, on the requested thread, with
+/// every bit requested since the previous delivery, at the thread's next
+/// entry into a split-stack function and before that function's body;
+/// requests made while it runs wait for the next entry after it returns.
+/// It runs on the stack segment the interrupted function got, with at
+/// least that function's frame plus the reserve
+/// (`splitstack_segment_slack()`) below it.  It may run any split-stack
+/// code, throw a C++ exception (caught by the interrupted code, with the
+/// exact limit restored), and switch coroutines with
+/// `__splitstack_getcontext` + `__splitstack_setcontext` + `swapcontext`
+/// (the interrupt nesting follows the context).  It never runs inside a
+/// signal handler: the bits then wait for the first entry after the
+/// signal handler returned.
 #[no_mangle]
 pub extern "C" fn splitstack_set_interrupt_handler(
     h: SplitstackInterruptHandler,
@@ -72,7 +86,12 @@ pub extern "C" fn splitstack_set_interrupt_handler(
 
 /// Asks thread `t` to run the interrupt handler with `bits` (ORed into
 /// what is pending) at its next entry into a split-stack function.
-/// Callable from any thread, from `t` itself and from signal handlers.
+/// Callable from any thread, from `t` itself and from signal handlers
+/// (async-signal-safe).  A request to another thread makes one
+/// `membarrier` system call, so that it is seen at the thread's next
+/// entry whatever the thread is doing.  Returns `SplitstackOk`,
+/// `SplitstackNullArgument` (NULL `t`), `SplitstackInvalidValue` (`bits`
+/// 0, or `t` not a live handle) or `SplitstackThreadExited`.
 ///
 /// # Safety
 /// `t` must be NULL or a handle with a reference not yet released.
