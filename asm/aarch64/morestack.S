@@ -92,7 +92,7 @@
  * it (SS_FRAME_BLOCKED).
  *
  * INTERRUPTS (the protocol of asm/x86_64/morestack.S, docs/x86_64.md
- * section 7)
+ * section 9; docs/aarch64.md section 8)
  * Another thread interrupts this one by ORing bits into the thread
  * block's pending word (SS_THREAD_PENDING) and then setting bit
  * SS_LIMIT_MARK_BIT of the limit word (a compare-and-swap from a real
