@@ -2,6 +2,7 @@
 #
 #   make            libraries (build/libsplitstack.a, build/libsplitstack.so)
 #   make demo       build and run demo/demo.c against the static library
+#   make examples   build examples/*.c into build/examples/ and run them
 #   make test       every test (the README's test command)
 #   make header     regenerate include/splitstack.h with cbindgen
 #   make lib-aarch64   cross-built libraries in build/aarch64/
@@ -46,7 +47,7 @@ CARGO_HINT := install Rust with rustup (https://rustup.rs) and put ~/.cargo/bin 
 BINUTILS_HINT := apt-get install build-essential binutils
 A64_HINT := the aarch64 cross tools: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu rustc-web libstd-rust-web-dev:arm64 (after dpkg --add-architecture arm64; see README, aarch64)
 
-.PHONY: all lib demo test header clean lib-aarch64 test-aarch64
+.PHONY: all lib demo examples test header clean lib-aarch64 test-aarch64
 
 all: lib
 
@@ -216,6 +217,18 @@ uninstall-aarch64:
 demo: lib
 	$(CC) -O2 -fsplit-stack -Iinclude demo/demo.c $(BUILD)/libsplitstack.a -o $(BUILD)/demo
 	sh -c 'ulimit -s 256 && ./$(BUILD)/demo'
+
+# Each example is one C file, compiled with -fsplit-stack and linked by
+# gold against the static library (examples/preempt.c: preemptive round
+# robin of coroutines through interrupts, x86_64).
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+$(BUILD)/examples/%: examples/%.c include/splitstack.h $(BUILD)/libsplitstack.a
+	@mkdir -p $(BUILD)/examples
+	$(CC) -O2 -Wall -Wextra -fsplit-stack -fuse-ld=gold -Iinclude $< $(BUILD)/libsplitstack.a -lpthread -o $@
+
+examples: lib $(EXAMPLES)
+	@for e in $(EXAMPLES); do echo "./$$e"; ./$$e || exit 1; done
 
 header:
 	@$(call need,cbindgen,apt-get install cbindgen (or cargo install cbindgen))

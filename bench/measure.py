@@ -7,6 +7,12 @@
                                          shorter timings, no 10^6 coroutines; writes
                                          build/bench/quick-results/results.json
     python3 bench/measure.py --tiny --out DIR   tiny parameters (bench/smoke.sh)
+    BENCH_ONLY=bench_interrupt python3 bench/measure.py
+                                         only the programs named (comma-separated;
+                                         "interrupt" = bench_interrupt) and their
+                                         callgrind counts; writes
+                                         build/bench/only-results/results.json, never
+                                         the committed bench/results/
 
 Then bench/report.py makes the table, the targets' verdicts, results.md and
 the plot from that results.json (`make bench` runs both).  This program
@@ -52,10 +58,35 @@ ALL_VARIANTS = VARIANTS + [SMALL, GUARD, LGUARD]
 FORMAT = 2
 
 
-def default_out(mode):
-    """Only full runs write bench/results/ (committed); the others
-    build/bench/MODE-results/.  bench/report.py uses the same rule."""
+def default_out(mode, only=None):
+    """Only full runs of everything write bench/results/ (committed); the
+    others build/bench/MODE-results/, and runs of some programs only
+    (BENCH_ONLY) build/bench/only-results/.  bench/report.py uses the same
+    rule."""
+    if only:
+        return os.path.join(BIN, "only-results")
     return os.path.join(ROOT, "bench", "results") if mode == "full" else os.path.join(BIN, "%s-results" % mode)
+
+
+# Every program plan() may run (BENCH_ONLY names some of them).
+PROGRAMS = ["bench_hot", "bench_ctx", "bench_recursion", "bench_threads", "bench_memory", "density",
+            "libc_recursion", "bench_interrupt"]
+
+
+def only_programs():
+    """The programs BENCH_ONLY names (None: every one).  "interrupt" is
+    short for bench_interrupt, and so on."""
+    raw = os.environ.get("BENCH_ONLY", "").strip()
+    if not raw:
+        return None
+    names = []
+    for w in raw.replace(",", " ").split():
+        p = w if w in PROGRAMS else "bench_" + w
+        if p not in PROGRAMS:
+            sys.exit("bench/measure.py: BENCH_ONLY names %r, which is none of: %s" % (w, ", ".join(PROGRAMS)))
+        if p not in names:
+            names.append(p)
+    return names
 
 
 # ---------------------------------------------------------------------------
@@ -73,20 +104,24 @@ def mem_available_kib():
     return 0
 
 
-def plan(mode):
-    """(program, args, env, rounds, variants) per benchmark, for mode full/quick/tiny."""
+def plan(mode, only=None):
+    """(program, args, env, rounds, variants) per benchmark, for mode
+    full/quick/tiny; only those of the programs in `only` when given."""
     if mode == "tiny":
         env = {"BENCH_MIN_TIME": "0.005", "BENCH_DEPTH": "20000", "BENCH_THREADS": "50"}
         mem = [("1000", 1)]
         rounds = 1
+        intr = "500"
     elif mode == "quick":
         env = {"BENCH_MIN_TIME": "0.1", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "3000"}
         mem = [("10000", 3), ("100000", 3)]
         rounds = 3
+        intr = "20000"
     else:
         env = {"BENCH_MIN_TIME": "0.25", "BENCH_DEPTH": "1000000", "BENCH_THREADS": "10000"}
         mem = [("10000", 5), ("100000", 5), ("1000000", 3)]
         rounds = 7
+        intr = "20000"
     benches = [
         ("bench_hot", [], env, rounds, VARIANTS),
         ("bench_ctx", [], env, rounds, VARIANTS + [GUARD, LGUARD]),
@@ -111,7 +146,12 @@ def plan(mode):
         ("density", ["ptr", dn, "2688"], env, min(rounds, 3), ["libgcc", SMALL]),
         ("density", ["ptr", dn, "4096"], env, min(rounds, 3), [GUARD, LGUARD]),
         ("libc_recursion", ["20" if mode == "tiny" else "300"], env, rounds, VARIANTS),
+        # Interrupts: ours only, but the program runs on libgcc's runtime
+        # too (its fast-path rows, intr.call and intr.split).
+        ("bench_interrupt", [], dict(env, BENCH_INTR_REQUESTS=intr), rounds, VARIANTS),
     ]
+    if only:
+        benches = [b for b in benches if b[0] in only]
     return benches, rounds
 
 
@@ -197,30 +237,51 @@ def instructions_per_getset(variant):
                             (100000, 200000))
 
 
-def run_callgrind():
-    """Deterministic instruction counts (no timing noise), when valgrind is here."""
+def instructions_per_intr_op(variant, mode_name):
+    """Instructions per operation of bench_interrupt's BENCH_INTR_COUNT
+    mode: call (a split-stack call that does not split), split (a warm
+    split round trip, an interrupt handler set in ours), deliver (a
+    request to self and its delivery; ours only)."""
+    return callgrind_per_op(
+        os.path.join(BIN, variant, "bench_interrupt"),
+        lambda n: ([], dict(os.environ, BENCH_INTR_MODES=mode_name, BENCH_INTR_COUNT=str(n))),
+        (10000, 20000) if mode_name == "deliver" else (50000, 100000))
+
+
+def run_callgrind(only=None):
+    """Deterministic instruction counts (no timing noise), when valgrind is
+    here; only those of the programs in `only` when given (the ctx counts
+    belong to bench_ctx)."""
     if not shutil.which("valgrind"):
         print("valgrind is not installed: no instruction counts", flush=True)
         return {v: {} for v in VARIANTS}
+    want = lambda prog: not only or prog in only
     res = {v: {} for v in VARIANTS}
     for v in VARIANTS:
-        for m in ("noblock", "floor"):
+        for m in ("noblock", "floor") if want("bench_hot") else ():
             x = instructions_per_call(v, m)
             if x is not None:
                 res[v]["insn.hot.%s" % m] = {0: x}
-        x = instructions_per_pair(v)
-        if x is not None:
-            res[v]["insn.ctx.pair"] = {0: x}
-        x = instructions_per_getset(v)
-        if x is not None:
-            res[v]["insn.ctx.getset"] = {0: x}
+        if want("bench_ctx"):
+            x = instructions_per_pair(v)
+            if x is not None:
+                res[v]["insn.ctx.pair"] = {0: x}
+            x = instructions_per_getset(v)
+            if x is not None:
+                res[v]["insn.ctx.getset"] = {0: x}
+        for m in ("call", "split", "deliver") if want("bench_interrupt") else ():
+            if m == "deliver" and v == "libgcc":
+                continue  # no interrupt API
+            x = instructions_per_intr_op(v, m)
+            if x is not None:
+                res[v]["insn.intr.%s" % m] = {0: x}
         print("callgrind  %-8s instructions per call: %s" % (
             v, ", ".join("%s %.0f" % (k.split(".")[-1], x[0]) for k, x in res[v].items())), flush=True)
     return res
 
 
-def run_all(mode):
-    benches, rounds = plan(mode)
+def run_all(mode, only=None):
+    benches, rounds = plan(mode, only)
     data = {v: {} for v in ALL_VARIANTS}
     fails = {v: {} for v in ALL_VARIANTS}
     notes = {v: set() for v in ALL_VARIANTS}
@@ -244,7 +305,7 @@ def run_all(mode):
                     "FAILED: " + "; ".join(fl.values()) if fl else "%d results" % len(res)), flush=True)
     callgrind = mode != "tiny" and bool(shutil.which("valgrind"))
     if mode != "tiny":
-        for v, d in run_callgrind().items():
+        for v, d in run_callgrind(only).items():
             data[v].update(d)
     seconds = time.time() - t_start
     print("ran for %.0f s" % seconds, flush=True)
@@ -289,23 +350,30 @@ def main():
     args = sys.argv[1:]
     unknown = [a for i, a in enumerate(args) if a not in ("--tiny", "--out") and (i == 0 or args[i - 1] != "--out")]
     if unknown or (args and args[-1] == "--out"):
-        sys.exit("usage: python3 bench/measure.py [--tiny] [--out DIR]   (BENCH_QUICK=1 for a quick run)")
+        sys.exit("usage: python3 bench/measure.py [--tiny] [--out DIR]   (BENCH_QUICK=1 for a quick run, "
+                 "BENCH_ONLY=PROGRAM[,PROGRAM] for some programs only)")
     mode = "tiny" if "--tiny" in args else "quick" if os.environ.get("BENCH_QUICK", "0") not in ("", "0") else "full"
-    out = os.path.abspath(args[args.index("--out") + 1]) if "--out" in args else default_out(mode)
+    only = only_programs()
+    out = os.path.abspath(args[args.index("--out") + 1]) if "--out" in args else default_out(mode, only)
+    if only and out == os.path.abspath(default_out("full")):
+        sys.exit("bench/measure.py: a BENCH_ONLY run is partial: it does not write the committed bench/results/")
     for v in VARIANTS:
         if not os.path.exists(os.path.join(BIN, v, "bench_hot")):
             sys.exit("bench/measure.py: build/bench/%s is missing: run sh bench/build.sh (make bench does)" % v)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "results.json")
-    print("bench: mode %s, raw results into %s" % (mode, os.path.relpath(path, ROOT)), flush=True)
+    print("bench: mode %s%s, raw results into %s" % (
+        mode, ", only " + ", ".join(only) if only else "", os.path.relpath(path, ROOT)), flush=True)
     start = datetime.datetime.now(datetime.timezone.utc)
     load0 = open("/proc/loadavg").read().split()[:3]
-    data, fails, notes, rounds, benches, callgrind, seconds = run_all(mode)
+    data, fails, notes, rounds, benches, callgrind, seconds = run_all(mode, only)
     info = machine_info()
     info["loadavg0"] = " ".join(load0)
     saved = {
         "format": FORMAT,
         "mode": mode,
+        # The programs a BENCH_ONLY run was limited to (null: all).
+        "only": only,
         "commit": commit(),
         "date": start.strftime("%Y-%m-%d %H:%M UTC"),
         "seconds": round(seconds, 1),

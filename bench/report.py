@@ -6,7 +6,9 @@
 
 RESULTS.json defaults to the one `make bench` writes for the mode
 BENCH_QUICK selects: bench/results/results.json for a full run,
-build/bench/quick-results/results.json for BENCH_QUICK=1.  Into DIR (the
+build/bench/quick-results/results.json for BENCH_QUICK=1, and
+build/bench/only-results/results.json when BENCH_ONLY is set (a run of
+some programs only, which never makes the README tables).  Into DIR (the
 JSON's own directory unless --out says otherwise) go results.md (the table,
 the targets' verdicts with the reasons for those missed, failures, what
 the programs printed, every round's numbers) and ratios.png (the plot).
@@ -53,6 +55,8 @@ INSTALL = "apt-get install gnuplot-nox"
 def default_json():
     quick = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
     d = os.path.join(ROOT, "build", "bench", "quick-results") if quick else RESULTS
+    if os.environ.get("BENCH_ONLY", "").strip():
+        d = os.path.join(ROOT, "build", "bench", "only-results")
     return os.path.join(d, "results.json")
 
 
@@ -71,6 +75,8 @@ def load(path):
     run = {
         "format": fmt_version,
         "mode": saved["mode"],
+        # The programs a BENCH_ONLY run was limited to (None: all).
+        "only": saved.get("only"),
         "rounds": saved["rounds"],
         "machine": dict(saved["machine"]),
         "fails": {v: dict(saved.get("fails", {}).get(v, {})) for v in ALL_VARIANTS},
@@ -165,6 +171,32 @@ ROWS += [
     ("guard pages on: idle coroutines, no demand: mappings added", "density.ptr.4096.maps", "", None, False, GUARD,
      LGUARD),
 ]
+# Interrupts (bench_interrupt).  Rows marked ² are ours only: libgcc's
+# runtime has no interrupt API, so its column stays empty.  The others
+# run on both, with an interrupt handler set in ours.  (The latency's
+# 90th percentile and maximum, intr.latency_p90 and _max, are in the
+# details only.)
+ROWS += [
+    ("interrupts: split-stack call that does not split, handler set in ours", "intr.call", "ns", None, False),
+    ("interrupts: split-stack call that does not split: instructions per call, with the loop's (callgrind; "
+     "the prologue is the compiler's)", "insn.intr.call", "insn", None, False),
+    ("interrupts: warm split round trip, handler set in ours, blocking off in both", "intr.split", "ns", None, False),
+    ("interrupts: warm split round trip, handler set in ours: instructions per call (callgrind)", "insn.intr.split",
+     "insn", None, False),
+    ("interrupts: request → handler latency, median (target looping on small split-stack calls)²",
+     "intr.latency_p50", "us", None, False),
+    ("interrupts: request → handler latency, 99th percentile²", "intr.latency_p99", "us", None, False),
+    ("interrupts: splitstack_interrupt to another thread running on another CPU (membarrier included)²",
+     "intr.request_other", "ns", None, False),
+    ("interrupts: splitstack_interrupt to another thread, blocked in the kernel²", "intr.request_blocked", "ns", None,
+     False),
+    ("interrupts: splitstack_interrupt to self + splitstack_interrupt_poll (no delivery)²", "intr.request_self", "ns",
+     None, False),
+    ("interrupts: splitstack_interrupt_poll, nothing pending²", "intr.poll", "ns", None, False),
+    ("interrupts: request to self delivered at the next call (split + handler + return)²", "intr.self_deliver", "ns",
+     None, False),
+    ("interrupts: request to self delivered: instructions (callgrind)²", "insn.intr.deliver", "insn", None, False),
+]
 
 TARGETS = {
     "hot50": "hot split at least 50x faster than libgcc's default",
@@ -177,7 +209,8 @@ TARGETS = {
 
 NAMES = {"libgcc": "libgcc", "ours": "ours (.a)", "ours-so": "ours (.so)",
          GUARD: "ours (.a), SPLITSTACK_GUARD=1", LGUARD: "libgcc, SPLIT_STACK_GUARD=1"}
-BENCH_OF = {"bench_hot": "hot", "bench_ctx": "ctx", "bench_recursion": "deep", "bench_threads": "threads"}
+BENCH_OF = {"bench_hot": "hot", "bench_ctx": "ctx", "bench_recursion": "deep", "bench_threads": "threads",
+            "bench_interrupt": "intr"}
 
 
 def names(run):
@@ -308,6 +341,12 @@ def markdown_table(run, rows):
         out.append("¹ The same static binary, with the runtime configured for segments of about 2 KiB by its "
                    "documented environment variables `%s` (README: safe when signal handlers run on an "
                    "alternate stack or are blocked; libgcc has no such setting)." % env_text(run))
+    if any("²" in row["label"] for row in rows):
+        out.append("")
+        out.append("² Ours only: libgcc's runtime has no interrupt API (`splitstack_interrupt` and the rest), so "
+                   "there is nothing to compare with. Latency is wall time (CLOCK_MONOTONIC) from just before the "
+                   "request to the start of the handler on the target thread, each request waiting for its "
+                   "delivery.")
     return "\n".join(out)
 
 
@@ -398,6 +437,21 @@ def target_lines(run, verdicts):
     return lines
 
 
+def call_mismatch(run):
+    """A split-stack call that does not split runs only the compiler's
+    prologue, so its instruction count must be the same on every runtime:
+    the text saying which differ, or None."""
+    data = run["data"]
+    counts = {v: med(data, v, "insn.intr.call") for v in VARIANTS}
+    counts = {v: x for v, x in counts.items() if x is not None}
+    if len(counts) < 2 or len({round(x, 1) for x in counts.values()}) == 1:
+        return None
+    nm = names(run)
+    return ("a split-stack call that does not split took %s instructions: it runs only the compiler's prologue, "
+            "so the counts should be equal (has gold rewritten a prologue?)." %
+            ", ".join("%s with %s" % (fmt(x, "insn"), nm[v]) for v, x in counts.items()))
+
+
 def write_report(out, run, rows, verdicts, plot_msg):
     info, rounds, mode = run["machine"], run["rounds"], run["mode"]
     nm = names(run)
@@ -426,10 +480,18 @@ def write_report(out, run, rows, verdicts, plot_msg):
         lines.append("")
         lines.append("**Warning**: gold moved split-stack prologues onto `__morestack_non_split` "
                      "(1 MiB more stack demanded by every such function) in: " +
-                     ", ".join("%s (%s of the 4 workload functions)" % (nm[v], n) for v, n in bad.items()) +
+                     ", ".join("%s (%s of the workload functions)" % (nm[v], n) for v, n in bad.items()) +
                      ". Those columns do not run the same code as libgcc's: gold takes a `__morestack` "
                      "defined in a shared library for non-split code, so every split-stack function of the "
                      "program is rewritten; each coroutine's first call then maps a segment of over 1 MiB.")
+    if run.get("only"):
+        lines.append("")
+        lines.append("**Partial run**: only %s (BENCH_ONLY); the other rows were not measured."
+                     % ", ".join(run["only"]))
+    warn = call_mismatch(run)
+    if warn:
+        lines.append("")
+        lines.append("**Warning**: " + warn)
     lines.append("")
     lines.append(markdown_table(run, rows))
     lines.append("")
@@ -631,9 +693,12 @@ def main():
     rows, verdicts = build_table(run["data"], run["fails"])
     table = markdown_table(run, rows)
     # The README tables are a full run's, from the committed bench/results/.
-    official = run["mode"] == "full" and out == RESULTS and not no_readme
+    official = run["mode"] == "full" and out == RESULTS and not no_readme and not run["only"]
 
     if check:
+        if run["only"]:
+            usage("bench/report.py --check: %s is a partial run's (BENCH_ONLY: %s); the README tables are a full "
+                  "run's" % (os.path.relpath(path), ", ".join(run["only"])))
         if run["mode"] != "full":
             usage("bench/report.py --check: %s is a %s run's; the README tables are a full run's"
                   % (os.path.relpath(path), run["mode"]))
@@ -663,6 +728,10 @@ def main():
     for line in target_lines(run, verdicts):
         print(line)
     print()
+    warn = call_mismatch(run)
+    if warn:
+        print("warning: " + warn)
+        print("bench/report.py: warning: " + warn, file=sys.stderr)
     if made:
         print("plot: %s (gnuplot)" % os.path.relpath(os.path.join(out, "ratios.png"), ROOT))
     else:

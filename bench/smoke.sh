@@ -33,11 +33,15 @@ else
 fi
 
 # Tiny parameters: a few milliseconds per measurement.
-export BENCH_MIN_TIME=0.005 BENCH_DEPTH=20000 BENCH_THREADS=50
+export BENCH_MIN_TIME=0.005 BENCH_DEPTH=20000 BENCH_THREADS=50 BENCH_INTR_REQUESTS=500
 
-# Keys each program must print ("result KEY VALUE UNIT").
+# Keys each program must print ("result KEY VALUE UNIT") on runtime $2.
 keys_of() {
     case $1 in
+    bench_interrupt)
+        # libgcc's runtime has no interrupt API: the fast paths only.
+        if [ "$2" = libgcc ]; then echo "intr.call intr.split"
+        else echo "intr.call intr.split intr.poll intr.request_self intr.self_deliver intr.request_other intr.latency_p50 intr.latency_p90 intr.latency_p99 intr.latency_max intr.request_blocked"; fi ;;
     bench_hot) echo "hot.floor hot.default hot.noblock hot.block" ;;
     bench_ctx) echo "ctx.create_destroy ctx.lifecycle ctx.reset ctx.reset_run ctx.switch ctx.switch_floor" ;;
     bench_recursion) echo "deep.first_ms deep.again_ms deep.peak_rss deep.vmas" ;;
@@ -56,8 +60,8 @@ for v in libgcc ours ours-so; do
     # __morestack_non_split (see bench/common.h; build.sh counts them).
     n=$(cat "$OUT/$v/REWRITTEN" 2>/dev/null || echo "?")
     if [ "$n" = 0 ]; then ok "bench [$v]: gold moved no split-stack prologue to __morestack_non_split"
-    else bad "bench [$v]: gold moved $n of the 4 workload functions to __morestack_non_split (1 MiB more stack each: not the code the other runtimes run)"; fi
-    for p in bench_hot bench_ctx bench_recursion bench_threads bench_memory; do
+    else bad "bench [$v]: gold moved $n of the workload functions to __morestack_non_split (1 MiB more stack each: not the code the other runtimes run)"; fi
+    for p in bench_hot bench_ctx bench_recursion bench_threads bench_memory bench_interrupt; do
         args=""
         [ $p = bench_memory ] && args=1000
         out=$LOG/$v.$p.out
@@ -67,7 +71,7 @@ for v in libgcc ours ours-so; do
         problems=""
         [ $rc -eq 0 ] || problems="exit status $rc: $(tail -1 "$LOG/$v.$p.err")"
         if grep -q '^fail ' "$out"; then problems="$problems $(grep '^fail ' "$out" | head -1)"; fi
-        for k in $(keys_of $p); do
+        for k in $(keys_of $p $v); do
             x=$(value "$v" "$p" "$k")
             if [ -z "$x" ]; then
                 problems="$problems; no result $k"

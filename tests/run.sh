@@ -117,6 +117,28 @@ for mode in static shared; do
     run "no malloc/free/mem* on the __morestack path [$mode]" env LD_PRELOAD="$T/count_libc.so" "$T/hot_$mode" 20000
 done
 
+echo "== fast paths: instructions per call and per warm split (callgrind), against libgcc's runtime"
+# per_op EXE WHAT: callgrind's instruction totals at 100000 and 200000
+# operations, their difference per operation (start-up and exit cancel).
+per_op() {
+    t1=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" "$2" 100000 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+    t2=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" "$2" 200000 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+    [ -n "$t1" ] && [ -n "$t2" ] && awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.2f", (b - a) / 100000}'
+}
+if command -v valgrind > /dev/null; then
+    gcc -O2 -fsplit-stack tests/system/fast_path.c -o "$T/fast_libgcc" &&
+        gcc -O2 -fsplit-stack tests/system/fast_path.c "$B/libsplitstack.a" -o "$T/fast_ours" || bad "build fast_path"
+    cl=$(per_op "$T/fast_libgcc" call); co=$(per_op "$T/fast_ours" call)
+    if [ -n "$cl" ] && [ "$cl" = "$co" ]; then ok "a call that does not split costs what it costs with libgcc: $co instructions, loop included"
+    else bad "a call that does not split: ${co:-?} instructions with ours, ${cl:-?} with libgcc"; fi
+    sl=$(per_op "$T/fast_libgcc" split); so=$(per_op "$T/fast_ours" split)
+    if [ -n "$sl" ] && [ -n "$so" ] && awk -v o="$so" -v l="$sl" 'BEGIN {exit !(o < l)}'; then
+        ok "a warm split round trip, interrupt handler set: $so instructions, loop included (libgcc: $sl)"
+    else bad "a warm split round trip: ${so:-?} instructions with ours, ${sl:-?} with libgcc"; fi
+else
+    bad "valgrind is not installed (apt-get install valgrind)"
+fi
+
 echo "== fully static programs and threads"
 static_threads() {
     ld=$1
@@ -325,8 +347,9 @@ sh bench/smoke.sh > "$T/bench-smoke.log" 2>&1
 grep -E "^(PASS|FAIL|UNSUPPORTED)" "$T/bench-smoke.log"
 add_suite "$(grep -E '^bench-smoke: [0-9]+ passed' "$T/bench-smoke.log" | tail -1)"
 
-echo "== demo"
+echo "== demo and examples"
 run "demo builds and runs on a 256 KiB stack limit" make -s demo
+run "examples: preempt.c, coroutines preempted by a watchdog's interrupts, all make progress" make -s examples
 
 echo
 echo "$pass passed, $fail failed, $skip skipped"
