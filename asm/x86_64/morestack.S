@@ -130,11 +130,16 @@
 /* Back to the old stack: the limit all ones while %rsp moves, %rsp = the
    frame's bottom (16-byte aligned), the segment saved at entry made
    current again, then the limit saved at entry, re-marked if a request is
-   waiting (REARM).  Clobbers rcx, rsi, rdi. */
+   waiting (REARM).  Clobbers rcx, rsi, rdi.  SWITCH_BACK_RDI: the same
+   with rdi already holding __morestack_current_segment's TLS offset. */
 .macro	SWITCH_BACK
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	SWITCH_BACK_RDI
+.endm
+
+.macro	SWITCH_BACK_RDI
 	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
 	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
 	movq	SWITCHING_GUARD, GUARD
 	leaq	-SS_FRAME_BYTES(%rbp), %rsp
 	movq	%rsi, %fs:(%rdi)
@@ -292,8 +297,8 @@ __splitstack_morestack_impl:
 	 * its segments forever).  Signals are not blocked here (the cold
 	 * path's return checks that before it comes here). */
 .Lreturn_checks:
-	movq	__morestack_current_segment@gottpoff(%rip), %rcx
-	movq	%fs:(%rcx), %rcx
+	movq	__morestack_current_segment@gottpoff(%rip), %rdi
+	movq	%fs:(%rdi), %rcx
 	cmpq	$0, SS_SEG_EXTRA(%rcx)
 	jne	.Lwarm_slow_return
 	movq	SS_SEG_NEXT(%rcx), %rcx
@@ -302,7 +307,7 @@ __splitstack_morestack_impl:
 	cmpq	$0, SS_SEG_NEXT(%rcx)
 	jne	.Lwarm_slow_return
 .Lswitch_back:
-	SWITCH_BACK
+	SWITCH_BACK_RDI				/* rdi: from .Lreturn_checks */
 .Lleave:
 	movq	%rbp, %rsp
 	popq	%rbp
