@@ -20,7 +20,7 @@ use crate::limit::{self, MARK};
 use crate::{runtime_stack, sys, thread_state};
 use core::ffi::{c_int, c_void};
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{compiler_fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 
 /// A thread's handle (`SplitstackThread`).
 #[repr(C)]
@@ -434,6 +434,18 @@ extern "C" fn step(ctx: *mut c_void, arg: *mut c_void) -> c_int {
 /// between here and the base of the stack was interrupted by a signal.
 /// Walks on the runtime stack (the unwinder is not split-stack code).
 fn in_signal_handler() -> bool {
+    let tb = thread_state::thread_block();
+    // SAFETY: tb is the calling thread's block; a signal handler that
+    // interrupts us between these accesses restores the flag before we
+    // resume.
+    unsafe {
+        if (*tb).interrupt_walking != 0 {
+            // A signal handler interrupted this thread's own walk.
+            return true;
+        }
+        (*tb).interrupt_walking = 1;
+    }
+    compiler_fence(SeqCst);
     let mut w = Walk { frames: 0, signal: false };
     let p = &mut w as *mut Walk as *mut c_void;
     runtime_stack::on_runtime_stack(|| {
@@ -441,6 +453,9 @@ fn in_signal_handler() -> bool {
         // touches it.
         unsafe { _Unwind_Backtrace(step, p) };
     });
+    compiler_fence(SeqCst);
+    // SAFETY: as above.
+    unsafe { (*tb).interrupt_walking = 0 };
     w.signal
 }
 

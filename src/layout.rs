@@ -128,6 +128,10 @@ pub struct ThreadBlock {
     /// a signal handler; 0 if it did not.  For a while after that, no new
     /// walk of the stack is made (`interrupt::take`).
     pub interrupt_parked: u64,
+    /// Nonzero while a delivery walks the thread's frames: a delivery
+    /// that finds it set is inside a signal handler that interrupted the
+    /// walk (and must not walk again: the unwinder may hold a lock).
+    pub interrupt_walking: usize,
     /// The head of the chain this thread grew from its original stack
     /// (NULL if none): what a context saved on the original stack before
     /// the thread ever split gets back from setcontext (see ffi/context.rs).

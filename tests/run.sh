@@ -156,6 +156,15 @@ static_threads() {
 for ld in gold bfd lld; do
     run "-static -pthread: threads work with no extra flags; plain links without --wrap still link [$ld]" static_threads $ld
 done
+# Interrupts in a fully static program: there the unwinder finds frames
+# through a registry under a lock (no --eh-frame-hdr), and delivery walks
+# the stack, also from signal handlers that interrupted a walk.
+static_interrupts() {
+    gcc -O2 -static -fsplit-stack -pthread tests/c/x86_64/t_interrupt_storm.c "$B/libsplitstack.a" \
+        -o "$T/static_interrupts" || return 1
+    INTERRUPT_STORM=20000 "$T/static_interrupts"
+}
+run "-static: interrupts, 20,000 raced requests and a signal storm, none lost" static_interrupts
 
 echo "== the main thread's segments are freed at exit"
 exit_frees() {
