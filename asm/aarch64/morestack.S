@@ -176,10 +176,17 @@
 
 /* Back to the old stack: limit all ones while sp moves, sp = x29 (the
    frame), current segment = the one saved, then the saved limit,
-   re-marked if a request is waiting (REARM).  Clobbers x9-x13. */
+   re-marked if a request is waiting (REARM).  Clobbers x9-x13.
+   SWITCH_BACK_X10: the same with x9 = tpidr_el0 and x10 =
+   &__morestack_current_segment already loaded (by .Lreturn_checks, with
+   no call since, so on the thread the switch runs on). */
 .macro	SWITCH_BACK
 	mrs	x9, tpidr_el0
 	TLS_ADDR x10, x9, __morestack_current_segment
+	SWITCH_BACK_X10
+.endm
+
+.macro	SWITCH_BACK_X10
 	ldp	x12, x13, [x29, #SS_FRAME_OLD_GUARD]	/* limit, segment */
 	mov	x11, #-1
 	str	x11, [x9, #GUARD_OFF]		/* every check fails meanwhile */
@@ -312,14 +319,14 @@ __splitstack_morestack_impl:
 	 * before it comes here). */
 .Lreturn_checks:
 	mrs	x9, tpidr_el0
-	TLS_ADDR x10, x9, __morestack_current_segment
-	ldr	x10, [x10]
-	ldr	x11, [x10, #SS_SEG_EXTRA]
-	cbnz	x11, .Lwarm_slow_return
-	ldr	x10, [x10, #SS_SEG_NEXT]
-	cbz	x10, .Lswitch_back
-	ldr	x10, [x10, #SS_SEG_NEXT]
-	cbz	x10, .Lswitch_back
+	TLS_ADDR x10, x9, __morestack_current_segment	/* kept: SWITCH_BACK_X10 */
+	ldr	x11, [x10]
+	ldr	x12, [x11, #SS_SEG_EXTRA]
+	cbnz	x12, .Lwarm_slow_return
+	ldr	x11, [x11, #SS_SEG_NEXT]
+	cbz	x11, .Lswitch_back
+	ldr	x11, [x11, #SS_SEG_NEXT]
+	cbz	x11, .Lswitch_back
 .Lwarm_slow_return:
 	str	xzr, [x29, #SS_FRAME_BLOCKED]		/* unset on the warm path */
 	b	.Lslow_return
@@ -433,7 +440,7 @@ __splitstack_morestack_impl:
 	cbnz	x11, .Lslow_return
 	b	.Lreturn_checks
 .Lswitch_back:
-	SWITCH_BACK
+	SWITCH_BACK_X10				/* x9, x10: from .Lreturn_checks */
 .Lleave:
 	ldp	x29, x30, [sp], #SS_FRAME_BYTES
 	.cfi_remember_state
