@@ -13,6 +13,7 @@
 //! orders its pending store before its look at the limit).
 
 use crate::arch::current::{get_guard, set_guard, SS_LIMIT_MARK_BIT};
+use crate::layout::ThreadBlock;
 use crate::thread_state;
 use core::sync::atomic::{AtomicUsize, Ordering::*};
 
@@ -35,7 +36,25 @@ pub fn armed_word() -> &'static AtomicUsize {
 
 /// `v` without the mark.
 #[inline(always)]
-pub const fn real(v: usize) -> usize {
+pub fn real(v: usize) -> usize {
+    clear_mark(v)
+}
+
+/// Clears bit [`MARK`] in one instruction (`btr`; LLVM's `and` needs the
+/// mask in a register first): getcontext and setcontext are hot paths.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn clear_mark(mut v: usize) -> usize {
+    // SAFETY: a register-only bit operation.
+    unsafe {
+        core::arch::asm!("btr {0}, {bit}", inout(reg) v, bit = const SS_LIMIT_MARK_BIT, options(pure, nomem, nostack))
+    };
+    v
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn clear_mark(v: usize) -> usize {
     v & !MARK
 }
 
@@ -65,6 +84,28 @@ pub fn rearm(v: usize) {
     // thread's own.
     let waiting = unsafe { (*tb).interrupt_pending.load(Relaxed) != 0 && (*tb).interrupt_defer == 0 };
     if waiting && armed_word().load(Relaxed) != 0 {
+        set_guard(v | MARK);
+    }
+}
+
+/// [`rearm`] for a caller that has the thread's block `tb` and its
+/// nesting `defer` at hand (setcontext, which just stored both).
+///
+/// # Safety
+/// `tb` must be the calling thread's block.
+#[inline(always)]
+pub unsafe fn rearm_with(tb: *mut ThreadBlock, v: usize, defer: usize) {
+    // SAFETY: the caller's promise; the pending word is atomic.
+    if unsafe { (*tb).interrupt_pending.load(Relaxed) } != 0 {
+        rearm_pending(v, defer);
+    }
+}
+
+/// The rest of [`rearm_with`], out of line: bits are pending.
+#[cold]
+#[inline(never)]
+fn rearm_pending(v: usize, defer: usize) {
+    if defer == 0 && armed_word().load(Relaxed) != 0 {
         set_guard(v | MARK);
     }
 }

@@ -259,21 +259,30 @@ pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
         if !plausible_pair(segments, current) {
             return setcontext_general(ctx as *mut SplitstackContext);
         }
-        install(c, segments, current, (*c).reserved[0]);
+        // Our getcontext and makecontext store real limits: no mark to
+        // clear here.
+        install(c, segments, current, (*c).reserved[0], (*c).guard);
     }
 }
 
 /// Makes the context at `c` the calling thread's state, with `segments`
 /// as its chain and `current` (the context's, already read) as the
-/// segment it runs on, and `defer` as its interrupt nesting.  Order: the
+/// segment it runs on, `defer` as its interrupt nesting and `guard` (a
+/// real limit, without the interrupt mark) as its limit.  Order: the
 /// limit last, so that a signal between these stores sees the old limit
 /// with the new lists at worst, which only makes a handler split early;
-/// then a request waiting for this thread is kept (`limit::store`).
+/// then a request waiting for this thread is kept (`limit::rearm_with`).
 ///
 /// # Safety
 /// `c` must be a readable context whose segment words were checked.
 #[inline(always)]
-unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, current: *mut StackSegment, defer: usize) {
+unsafe fn install(
+    c: *const SplitstackContext,
+    segments: *mut StackSegment,
+    current: *mut StackSegment,
+    defer: usize,
+    guard: usize,
+) {
     // SAFETY: the caller's promise; the rest is the calling thread's own
     // TLS state.
     unsafe {
@@ -284,9 +293,11 @@ unsafe fn install(c: *const SplitstackContext, segments: *mut StackSegment, curr
         (*isp).sp = (*c).initial_sp as *mut u8;
         (*isp).len = (*c).initial_sp_len;
         (*isp).dont_block_signals = (*c).dont_block_signals as i32;
-        (*tls.thread_block()).interrupt_defer = defer;
+        let tb = tls.thread_block();
+        (*tb).interrupt_defer = defer;
         core::sync::atomic::compiler_fence(SeqCst);
-        limit::store((*c).guard);
+        arch::set_guard(guard);
+        limit::rearm_with(tb, guard, defer);
     }
 }
 
@@ -337,7 +348,7 @@ unsafe fn setcontext_general(ctx: *mut SplitstackContext) {
         };
         // Word 8 is ours only in our contexts.
         let defer = if tag(&c) == Tag::Ours { c.reserved[0] } else { 0 };
-        install(&c, segments, c.current, defer);
+        install(&c, segments, c.current, defer, limit::real(c.guard));
     }
 }
 
