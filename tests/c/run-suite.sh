@@ -14,7 +14,8 @@
 #   LINKERS="gold bfd lld"         (default: all three)
 #   LIBDIR=<repo>/build            where libsplitstack.{a,so} live
 #   TESTS="t_foo t_bar"            run only these tests
-#   TIMEOUT=60                     seconds per test run (a safety net)
+#   TIMEOUT=60                     seconds per test run (a safety net; a
+#                                  test's `// TIMEOUT: <s>` overrides it)
 #   JOBS=<nproc>                   parallel compilations (tests run one by one)
 #   STATIC_EXTRA_LIBS="-ldl -lm -lrt"  appended after libsplitstack.a
 #
@@ -223,6 +224,10 @@ run_one() {
     base=$out/$name
     tag="[$cc_tag$RUNTIME/$linker]"
     ulimit_s=$(directive "$src" ULIMIT_S)
+    # A test that needs longer than TIMEOUT on a loaded machine says so.
+    local timeout_s
+    timeout_s=$(directive "$src" TIMEOUT)
+    timeout_s=${timeout_s:-$TIMEOUT}
     expect_signal=$(directive "$src" EXPECT_SIGNAL)
     expect_stderr=$(directive "$src" EXPECT_STDERR)
     xfail=$(directive "$src" XFAIL)
@@ -301,14 +306,14 @@ run_one() {
         (
             cd "$out" || exit 99
             if [[ -n $ulimit_s ]]; then ulimit -s "$ulimit_s" || exit 98; fi
-            SS_RUNTIME=$RUNTIME SS_LINKER=$linker exec timeout -k 5 "$TIMEOUT" "$base"
+            SS_RUNTIME=$RUNTIME SS_LINKER=$linker exec timeout -k 5 "$timeout_s" "$base"
         ) >"$base.stdout" 2>"$base.stderr" </dev/null || rc=$?
     } 2>/dev/null
 
     # How the program ended, in words.
     local ended
     if [[ $rc -eq 124 || $rc -eq 137 ]] && [[ -z $expect_signal || $expect_signal != KILL ]]; then
-        ended="timed out after ${TIMEOUT}s (status $rc)"
+        ended="timed out after ${timeout_s}s (status $rc)"
     elif [[ $rc -gt 128 ]]; then
         ended="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo "#$((rc - 128))")"
     else
