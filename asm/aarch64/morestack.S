@@ -159,6 +159,20 @@
 /* reg = the address of this thread's copy of the initial-exec TLS
    variable sym; tp must already hold tpidr_el0 (and be another
    register than reg). */
+/* The argument registers into the frame (x0-x8, x18, q0-q7): what the
+   cold path saves, and the warm path before an interrupt delivery. */
+.macro	SAVE_ARGS
+	stp	x0, x1, [x29, #SS_FRAME_X0]
+	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
+	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
+	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
+	stp	x8, x18, [x29, #SS_FRAME_X8]
+	stp	q0, q1, [x29, #SS_FRAME_Q0]
+	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
+	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
+	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+.endm
+
 .macro	TLS_ADDR reg, tp, sym
 	adrp	\reg, :gottprel:\sym
 	ldr	\reg, [\reg, #:gottprel_lo12:\sym]
@@ -334,30 +348,14 @@ __splitstack_morestack_impl:
 	/* Pending interrupt bits after the warm switch (sp is the new
 	 * segment's top): save what the cold path saves and deliver there. */
 .Lwarm_pending:
-	stp	x0, x1, [x29, #SS_FRAME_X0]
-	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
-	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
-	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
-	stp	x8, x18, [x29, #SS_FRAME_X8]
-	stp	q0, q1, [x29, #SS_FRAME_Q0]
-	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
-	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
-	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+	SAVE_ARGS
 	str	xzr, [x29, #SS_FRAME_BLOCKED]
 	b	.Lpending
 
 	/* COLD PATH: save the argument registers, then the Rust helper finds
 	 * or allocates the segment. */
 .Lcold:
-	stp	x0, x1, [x29, #SS_FRAME_X0]
-	stp	x2, x3, [x29, #SS_FRAME_X0 + 16]
-	stp	x4, x5, [x29, #SS_FRAME_X0 + 32]
-	stp	x6, x7, [x29, #SS_FRAME_X0 + 48]
-	stp	x8, x18, [x29, #SS_FRAME_X8]
-	stp	q0, q1, [x29, #SS_FRAME_Q0]
-	stp	q2, q3, [x29, #SS_FRAME_Q0 + 32]
-	stp	q4, q5, [x29, #SS_FRAME_Q0 + 64]
-	stp	q6, q7, [x29, #SS_FRAME_Q0 + 96]
+	SAVE_ARGS
 
 	/* Block signals only if this thread asked for it. */
 	str	xzr, [x29, #SS_FRAME_BLOCKED]

@@ -147,6 +147,24 @@
 	REARM	%rcx, %rsi
 .endm
 
+/* What the cold path saves that the warm path does not: rax, r9 and
+   xmm0-7 (rcx, rdx, rsi, rdi, r8 are saved at entry), with the
+   signals-blocked flag cleared.  Used by the cold path and by the warm
+   path's interrupt delivery. */
+.macro	SAVE_COLD
+	movq	%rax, -SS_FRAME_RAX(%rbp)
+	movq	%r9, -SS_FRAME_R9(%rbp)
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
+	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
+	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
+	movups	%xmm3, -SS_FRAME_XMM0+0x30(%rbp)
+	movups	%xmm4, -SS_FRAME_XMM0+0x40(%rbp)
+	movups	%xmm5, -SS_FRAME_XMM0+0x50(%rbp)
+	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
+	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
+.endm
+
 /* After storing the real limit \lim: if interrupt bits are pending, not
    deferred, and a handler is set, store it again with the mark, so that
    the next entry delivers.  Only this thread stores unmarked values, and
@@ -334,34 +352,14 @@ __splitstack_morestack_impl:
 	/* Pending interrupt bits after the warm switch: save what the cold
 	 * path saves and deliver there. */
 .Lwarm_pending:
-	movq	%rax, -SS_FRAME_RAX(%rbp)
-	movq	%r9, -SS_FRAME_R9(%rbp)
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)
-	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
-	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
-	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
-	movups	%xmm3, -SS_FRAME_XMM0+0x30(%rbp)
-	movups	%xmm4, -SS_FRAME_XMM0+0x40(%rbp)
-	movups	%xmm5, -SS_FRAME_XMM0+0x50(%rbp)
-	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
-	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
+	SAVE_COLD
 	jmp	.Lpending
 
 	/* COLD PATH: the Rust helper finds or allocates the segment. */
 .Lcold:
-	movq	%rax, -SS_FRAME_RAX(%rbp)
-	movq	%r9, -SS_FRAME_R9(%rbp)
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)
+	SAVE_COLD
 	movq	splitstack_thread@gottpoff(%rip), %rax
 	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
-	movups	%xmm0, -SS_FRAME_XMM0+0x00(%rbp)
-	movups	%xmm1, -SS_FRAME_XMM0+0x10(%rbp)
-	movups	%xmm2, -SS_FRAME_XMM0+0x20(%rbp)
-	movups	%xmm3, -SS_FRAME_XMM0+0x30(%rbp)
-	movups	%xmm4, -SS_FRAME_XMM0+0x40(%rbp)
-	movups	%xmm5, -SS_FRAME_XMM0+0x50(%rbp)
-	movups	%xmm6, -SS_FRAME_XMM0+0x60(%rbp)
-	movups	%xmm7, -SS_FRAME_XMM0+0x70(%rbp)
 
 	/* Block signals only if this thread asked for it. */
 	movq	__morestack_initial_sp@gottpoff(%rip), %rax
