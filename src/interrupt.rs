@@ -142,12 +142,6 @@ fn order() {
     core::sync::atomic::fence(SeqCst);
 }
 
-/// Whether requests are ordered by membarrier (for the statistics and
-/// tests).
-pub fn ordered() -> bool {
-    ORDER.load(Relaxed) == 1
-}
-
 // ---------------------------------------------------------------------
 // Records.
 // ---------------------------------------------------------------------
@@ -310,12 +304,12 @@ pub fn take(bits: &mut u64) -> Delivery {
         let now = now_ns();
         let parked = (*tb).interrupt_parked;
         if parked != 0 && now.wrapping_sub(parked) < PARK_NS {
-            arch::set_guard(limit::get());
+            limit::unmark_self();
             return NO_DELIVERY;
         }
         if in_signal_handler() {
             (*tb).interrupt_parked = now.max(1);
-            arch::set_guard(limit::get());
+            limit::unmark_self();
             return NO_DELIVERY;
         }
         (*tb).interrupt_parked = 0;
@@ -326,7 +320,7 @@ pub fn take(bits: &mut u64) -> Delivery {
         (*tb).interrupt_defer += 1;
         // A mark a request set since the switch (the bits are taken):
         // the handler's own entries run against the real limit.
-        arch::set_guard(limit::get());
+        limit::unmark_self();
         *bits = b;
         d
     }

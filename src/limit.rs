@@ -110,14 +110,12 @@ fn rearm_pending(v: usize, defer: usize) {
     }
 }
 
-/// Marks the calling thread's own limit (a request waits for its next
-/// entry), unless it is the all-ones switching value or already marked.
+/// Clears the mark of the calling thread's own limit, if any (the
+/// handler is about to run, or cannot run now: its entries use the real
+/// limit).
 #[inline]
-pub fn mark_self() {
-    let v = get_guard();
-    if v != usize::MAX && v & MARK == 0 {
-        set_guard(v | MARK);
-    }
+pub fn unmark_self() {
+    set_guard(get());
 }
 
 /// Sets the mark in another thread's limit word at `word` (which the
