@@ -107,6 +107,10 @@ $($(1)_RUSTLIB): $(SOURCES)
 # library never supplies anything else (compiler builtins, core) to a
 # program.  The bitcode sections of the standard library are dropped
 # first (binutils' LLVM plugin cannot read Debian's and says so, loudly).
+# splitstack.o goes into the shared library; splitstack_exe.o, the same
+# with the assembly built for executables (SS_TLS_LOCAL_EXEC: thread-local
+# variables reached in one instruction, see asm/$(1)/morestack.S), into
+# the static library.
 $($(1)_OUT)/splitstack.o: $($(1)_RUSTLIB) exports.txt
 	@mkdir -p $($(1)_OUT)
 	printf '%s\n' $($(1)_EXPORTS) > $($(1)_OUT)/exports.txt
@@ -115,6 +119,20 @@ $($(1)_OUT)/splitstack.o: $($(1)_RUSTLIB) exports.txt
 	$($(1)_CROSS)ld -r --gc-sections $$(addprefix -u ,$($(1)_EXPORTS)) -o $($(1)_OUT)/prelink.o $($(1)_OUT)/rust.a
 	$($(1)_CROSS)objcopy --keep-global-symbols=$($(1)_OUT)/exports.txt --keep-global-symbol=__real_pthread_create \
 	  --strip-symbol=rust_eh_personality $($(1)_OUT)/prelink.o $$@
+
+$($(1)_OUT)/morestack_exe.o: asm/$(1)/morestack.S $(wildcard asm/$(1)/*.h asm/common/*.h)
+	@mkdir -p $($(1)_OUT)
+	$($(1)_GCC) -c -DSS_TLS_LOCAL_EXEC -Iasm/$(1) -o $$@ $$<
+
+$($(1)_OUT)/splitstack_exe.o: $($(1)_OUT)/splitstack.o $($(1)_OUT)/morestack_exe.o
+	cp $($(1)_OUT)/rust.a $($(1)_OUT)/rust_exe.a
+	m=$$$$($($(1)_CROSS)ar t $($(1)_OUT)/rust_exe.a | grep -- '-morestack\.o$$$$'); \
+	  test "$$$$(echo "$$$$m" | wc -w)" = 1 || { echo "splitstack: no single morestack object in rust.a: $$$$m" >&2; exit 1; }; \
+	  $($(1)_CROSS)ar d $($(1)_OUT)/rust_exe.a "$$$$m"
+	$($(1)_CROSS)ar q $($(1)_OUT)/rust_exe.a $($(1)_OUT)/morestack_exe.o
+	$($(1)_CROSS)ld -r --gc-sections $$(addprefix -u ,$($(1)_EXPORTS)) -o $($(1)_OUT)/prelink_exe.o $($(1)_OUT)/rust_exe.a
+	$($(1)_CROSS)objcopy --keep-global-symbols=$($(1)_OUT)/exports.txt --keep-global-symbol=__real_pthread_create \
+	  --strip-symbol=rust_eh_personality $($(1)_OUT)/prelink_exe.o $$@
 
 # __real_pthread_create for links made without --wrap=pthread_create
 # (asm/$(1)/nowrap.S); the linker takes it only then.
@@ -134,7 +152,7 @@ $($(1)_OUT)/splitstack_nowrap.o: asm/$(1)/nowrap.S
 # __morestack ... (.rodata+0x0)"), as it does with libgcc's runtime.
 # The helper object only adds the visibility (a linker keeps the most
 # constraining one); nothing in a program needs __morestack exported.
-$($(1)_OUT)/splitstack_static.o: $($(1)_OUT)/splitstack.o
+$($(1)_OUT)/splitstack_static.o: $($(1)_OUT)/splitstack_exe.o
 	printf '\t.hidden __morestack\n\t.section .note.GNU-stack,"",%%progbits\n' > $($(1)_OUT)/hide_morestack.s
 	$($(1)_GCC) -c -o $($(1)_OUT)/hide_morestack.o $($(1)_OUT)/hide_morestack.s
 	$($(1)_CROSS)ld -r -o $$@ $$< $($(1)_OUT)/hide_morestack.o

@@ -36,16 +36,18 @@
  *   out:  rax, rdx, xmm0, xmm1, st0, st1 as the body left them; rcx, rsi,
  *         rdi, r8-r11 clobbered (dead after a return); callee-saved
  *         registers preserved.
- *   Two ways in: the WARM PATH (the next segment is cached) runs in
- *   rcx, rdx, rsi, rdi, r8, r10, r11 only, saving and restoring the first
- *   five, and calls nothing; the COLD PATH saves every argument register
- *   and xmm0-7 and calls the Rust helper.  The Rust helpers are compiled
+ *   Three ways in: the WARM PATHS (the next segment is cached) call
+ *   nothing; without stack arguments (r11 = 0, the common case) the warm
+ *   path runs in r10, r11 and rdi only, saving and restoring rdi; with
+ *   stack arguments it runs in rcx, rdx, rsi, rdi, r8, r10, r11, saving
+ *   and restoring the first five.  The COLD PATH saves every argument
+ *   register and xmm0-7 and calls the Rust helper.  The Rust helpers are compiled
  *   for the baseline x86-64 target (SSE2, no VEX encodings; src/lib.rs
  *   refuses to build with AVX enabled), so they may touch xmm0-15 but
  *   never the upper halves of ymm/zmm and never x87 state; with xmm0-7
  *   saved on the cold way in and xmm0-1 on the slow way out, vector
  *   arguments and results stay whole.  Each path calls the body from a
- *   call site of its own (two call-site records in the LSDA).
+ *   call site of its own (three call-site records in the LSDA).
  *
  * FRAME (on the old stack; offsets from %rbp; names in consts.h)
  *
@@ -55,7 +57,8 @@
  *       0          caller's rbp                   CFA-24
  *      -8          rax (cold path)                SS_FRAME_RAX
  *      -16..-56    rdi rsi rdx rcx r8 r9          SS_FRAME_RDI .. R9
- *                  (r9 on the cold path only)
+ *                  (rdi always; rsi..r8 with stack arguments and on
+ *                  the cold path; r9 on the cold path only)
  *      -64         limit before the call          SS_FRAME_OLD_GUARD
  *      -72         segment before the call        SS_FRAME_OLD_SEGMENT
  *      -80         exception object (unwinding)   SS_FRAME_EXCEPTION
@@ -127,29 +130,62 @@
 /* While %rsp is between stacks every split-stack check must fail. */
 #define SWITCHING_GUARD $-1
 
-/* Back to the old stack: the limit all ones while %rsp moves, %rsp = the
-   frame's bottom (16-byte aligned), the segment saved at entry made
-   current again, then the limit saved at entry, re-marked if a request is
-   waiting (REARM).  Clobbers rcx, rsi, rdi.  SWITCH_BACK_RDI: the same
-   with rdi already holding __morestack_current_segment's TLS offset. */
+/* Thread-local variables.  TLS_OFF(var, reg) prepares reg for
+   TLS(var, off, reg), the operand of the word at byte `off` of var.  The
+   static library is for executables, whose thread-local variables the
+   local-exec model reaches in one instruction (%fs:var@tpoff); the
+   shared library's copy (built without SS_TLS_LOCAL_EXEC) loads var's
+   offset from the GOT first (initial-exec).  `reg` is only written in the
+   second case; TLS_OFF(var, reg) followed by a load into reg is fine. */
+#ifdef SS_TLS_LOCAL_EXEC
+#define TLS_OFF(var, reg)
+#define TLS(var, off, reg) %fs:var@tpoff+off
+#else
+#define TLS_OFF(var, reg) movq var@gottpoff(%rip), reg
+#define TLS(var, off, reg) %fs:off(reg)
+#endif
+
+/* Back to the old stack: the limit all ones while %rsp moves, %rsp =
+   %rbp - \below (the frame's bottom, 16-byte aligned, for paths that
+   still use the frame), the segment saved at entry made current again,
+   then the limit saved at entry, re-marked if a request is waiting
+   (REARM).  Clobbers rcx, rsi, rdi.  SWITCH_BACK_TO: the same with rdi
+   prepared for __morestack_current_segment (TLS_OFF). */
 .macro	SWITCH_BACK
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	SWITCH_BACK_RDI
+	TLS_OFF(__morestack_current_segment, %rdi)
+	SWITCH_BACK_TO SS_FRAME_BYTES
 .endm
 
-.macro	SWITCH_BACK_RDI
+.macro	SWITCH_BACK_TO below
 	movq	-SS_FRAME_OLD_GUARD(%rbp), %rcx
 	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %rsi
 	movq	SWITCHING_GUARD, GUARD
-	leaq	-SS_FRAME_BYTES(%rbp), %rsp
-	movq	%rsi, %fs:(%rdi)
+	leaq	-\below(%rbp), %rsp
+	movq	%rsi, TLS(__morestack_current_segment, 0, %rdi)
 	movq	%rcx, GUARD
 	REARM	%rcx, %rsi
 .endm
 
-/* What the cold path saves that the warm path does not: rax, r9 and
-   xmm0-7 (rcx, rdx, rsi, rdi, r8 are saved at entry), with the
-   signals-blocked flag cleared.  Used by the cold path and by the warm
+/* The argument registers the warm path with stack arguments uses: saved
+   at its entry and at the cold path's, restored before the body. */
+.macro	SAVE_ARGREGS
+	movq	%rcx, -SS_FRAME_RCX(%rbp)
+	movq	%rdx, -SS_FRAME_RDX(%rbp)
+	movq	%rsi, -SS_FRAME_RSI(%rbp)
+	movq	%rdi, -SS_FRAME_RDI(%rbp)
+	movq	%r8, -SS_FRAME_R8(%rbp)
+.endm
+
+.macro	RESTORE_ARGREGS
+	movq	-SS_FRAME_RCX(%rbp), %rcx
+	movq	-SS_FRAME_RDX(%rbp), %rdx
+	movq	-SS_FRAME_RSI(%rbp), %rsi
+	movq	-SS_FRAME_RDI(%rbp), %rdi
+	movq	-SS_FRAME_R8(%rbp), %r8
+.endm
+
+/* What the cold path saves besides SAVE_ARGREGS: rax, r9 and xmm0-7,
+   with the signals-blocked flag cleared.  Used by the cold path and by the warm
    path's interrupt delivery. */
 .macro	SAVE_COLD
 	movq	%rax, -SS_FRAME_RAX(%rbp)
@@ -171,10 +207,10 @@
    requesters only mark, so a plain store is safe.  Clobbers \tmp and
    the flags; \lim is marked if the mark was stored. */
 .macro	REARM lim, tmp
-	movq	splitstack_thread@gottpoff(%rip), \tmp
-	cmpq	$0, %fs:SS_THREAD_PENDING(\tmp)
+	TLS_OFF(splitstack_thread, \tmp)
+	cmpq	$0, TLS(splitstack_thread, SS_THREAD_PENDING, \tmp)
 	je	.Lrearm_done\@
-	cmpq	$0, %fs:SS_THREAD_DEFER(\tmp)
+	cmpq	$0, TLS(splitstack_thread, SS_THREAD_DEFER, \tmp)
 	jne	.Lrearm_done\@
 	cmpq	$0, splitstack_interrupt_armed(%rip)
 	je	.Lrearm_done\@
@@ -212,64 +248,174 @@ __splitstack_morestack_impl:
 	.cfi_def_cfa_register %rbp
 	subq	$SS_FRAME_BYTES, %rsp		/* rsp 16-byte aligned from here */
 
-	/* The warm path only uses rcx, rdx, rsi, rdi, r8 (and r10, r11, which
-	 * are the prologue's): save those; the cold path saves the rest. */
+	/* Remember what to go back to: the limit without an interrupt mark
+	 * (see INTERRUPTS) and the current segment.  Stack arguments go to
+	 * the general warm path. */
+	testq	%r11, %r11
+	jne	.Lwarm_args
+	movq	%rdi, -SS_FRAME_RDI(%rbp)
+	movq	GUARD, %r11
+	btrq	$SS_LIMIT_MARK_BIT, %r11
+	movq	%r11, -SS_FRAME_OLD_GUARD(%rbp)
+
+	/* WARM PATH WITHOUT STACK ARGUMENTS (the common case), in r10, r11
+	 * and rdi only: the segment after the current one is cached and big
+	 * enough.  The same steps as splitstack_grow's (see src/chain.rs for
+	 * why the order is signal-safe):
+	 *   next = cur ? cur->next : __morestack_segments
+	 *   if next->size < frame + reserve + SS_SEG_META: cold path
+	 *   current = next; next->prev = cur; next->old_stack = args
+	 *   rsp = top; limit = next + header + reserve
+	 * Threads that asked for signal blocking take the cold path.  The
+	 * reserve is read once (splitstack_set_reserve may change it
+	 * meanwhile); it is 0 only before start-up, when no thread has a
+	 * segment yet.  No sum here can overflow: the frame size comes from
+	 * the compiler (a 32-bit immediate), the reserve is at most 1 GiB. */
+	TLS_OFF(__morestack_initial_sp, %r11)
+	cmpl	$0, TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %r11)
+	je	.Lcold_noargs
+	TLS_OFF(__morestack_current_segment, %r11)
+	movq	TLS(__morestack_current_segment, 0, %r11), %r11	/* cur */
+	movq	%r11, -SS_FRAME_OLD_SEGMENT(%rbp)
+	testq	%r11, %r11
+	je	.Lfirst_noargs
+	movq	SS_SEG_NEXT(%r11), %rdi		/* rdi = next = cur->next */
+.Lnext_noargs:
+	testq	%rdi, %rdi
+	je	.Lcold_noargs
+	movq	splitstack_reserve_bytes(%rip), %r11
+	leaq	SS_SEG_META(%r10,%r11), %r10	/* r10 = need + SS_SEG_META */
+	cmpq	%r10, SS_SEG_SIZE(%rdi)
+	jb	.Lcold_noargs_need
+	/* Committed: r10 is free; r11 = the reserve.  Count the call (per
+	 * thread, no atomic needed), make next current, link it back. */
+	TLS_OFF(splitstack_thread, %r10)
+	incq	TLS(splitstack_thread, SS_THREAD_MORESTACK_CALLS, %r10)
+	TLS_OFF(__morestack_current_segment, %r10)
+	movq	%rdi, TLS(__morestack_current_segment, 0, %r10)	/* commit */
+	movq	-SS_FRAME_OLD_SEGMENT(%rbp), %r10
+	movq	%r10, SS_SEG_PREV(%rdi)
+	leaq	24(%rbp), %r10
+	movq	%r10, SS_SEG_OLD_STACK(%rdi)
+	leaq	SS_SEG_HEADER_SIZE(%rdi,%r11), %r11	/* r11 = new limit */
+	movq	SS_SEG_SIZE(%rdi), %r10
+	leaq	SS_SEG_HEADER_SIZE-SS_SEG_META(%rdi,%r10), %r10	/* top */
+	movq	SWITCHING_GUARD, GUARD
+	movq	%r10, %rsp			/* rsp = top, 16-byte aligned */
+	movq	%r11, GUARD
+	/* A request the limit store above overwrote, or one made before
+	 * this call: deliver it before the body (see INTERRUPTS). */
+	TLS_OFF(splitstack_thread, %r10)
+	cmpq	$0, TLS(splitstack_thread, SS_THREAD_PENDING, %r10)
+	jne	.Lwarm_pending_noargs
+	movq	-SS_FRAME_RDI(%rbp), %rdi
+	movq	8(%rbp), %r11			/* R1 */
+	addq	$1, %r11			/* body = R1 + 1 */
+.Lwarm_call_begin:
+	call	*%r11
+.Lwarm_call_end:
+	/* Back from the body: rax, rdx, xmm0, xmm1, st0/st1 hold its
+	 * results.  Fast when there are no alloca blocks to free and at most
+	 * one idle segment cached beyond this one (more go back to the
+	 * allocator on the slow path, so that a deep recursion does not keep
+	 * its segments forever).  Signals are not blocked here (the cold
+	 * path's return checks that before it comes here). */
+.Lreturn_checks:
+	TLS_OFF(__morestack_current_segment, %rdi)
+	movq	TLS(__morestack_current_segment, 0, %rdi), %rcx
+	cmpq	$0, SS_SEG_EXTRA(%rcx)
+	jne	.Lwarm_slow_return
+	movq	SS_SEG_NEXT(%rcx), %rcx
+	testq	%rcx, %rcx
+	je	.Lswitch_back
+	cmpq	$0, SS_SEG_NEXT(%rcx)
+	jne	.Lwarm_slow_return
+.Lswitch_back:
+	/* SWITCH_BACK with %rsp at this frame's top: nothing below it is
+	 * read again. */
+	SWITCH_BACK_TO 0		/* rdi: from .Lreturn_checks */
+	popq	%rbp
+	.cfi_remember_state
+	.cfi_def_cfa %rsp, 16
+	.cfi_restore %rbp
+	ret					/* to R1, whose ret goes to R2 */
+	.cfi_restore_state
+.Lleave:
+	movq	%rbp, %rsp
+	popq	%rbp
+	.cfi_remember_state
+	.cfi_def_cfa %rsp, 16
+	.cfi_restore %rbp
+	ret
+	.cfi_restore_state
+
+	/* cur == NULL: the thread's first segment follows its own stack. */
+.Lfirst_noargs:
+	TLS_OFF(__morestack_segments, %rdi)
+	movq	TLS(__morestack_segments, 0, %rdi), %rdi
+	jmp	.Lnext_noargs
+
+	/* Not warm: the cold path, with the registers as they came in (r10
+	 * the frame size, r11 = 0 bytes of arguments). */
+.Lcold_noargs_need:
+	subq	%r11, %r10
+	subq	$SS_SEG_META, %r10
+.Lcold_noargs:
+	movq	-SS_FRAME_RDI(%rbp), %rdi
+	xorl	%r11d, %r11d
+	jmp	.Lcold
+
+	/* Pending interrupt bits after the warm switch: save what the cold
+	 * path saves (rdi is saved already) and deliver there. */
+.Lwarm_pending_noargs:
 	movq	%rcx, -SS_FRAME_RCX(%rbp)
 	movq	%rdx, -SS_FRAME_RDX(%rbp)
 	movq	%rsi, -SS_FRAME_RSI(%rbp)
-	movq	%rdi, -SS_FRAME_RDI(%rbp)
 	movq	%r8, -SS_FRAME_R8(%rbp)
+	SAVE_COLD
+	jmp	.Lpending
 
-	/* Remember what to go back to: the limit without an interrupt mark
-	 * (see INTERRUPTS). */
+.Lwarm_slow_return:
+	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* unset on the warm path */
+	jmp	.Lslow_return
+
+	/* WARM PATH WITH STACK ARGUMENTS: as above, in rcx, rdx, rsi, rdi,
+	 * r8, r10 and r11, saving the first five; the arguments are copied
+	 * after the switch (nothing is written to the segment before it is
+	 * current either way):
+	 *   need = frame + round_up(args, 32) + reserve
+	 *   rsp = top - round_up(args, 32); copy the arguments there */
+.Lwarm_args:
+	SAVE_ARGREGS
 	movq	GUARD, %rdx
 	btrq	$SS_LIMIT_MARK_BIT, %rdx
 	movq	%rdx, -SS_FRAME_OLD_GUARD(%rbp)
-	movq	__morestack_current_segment@gottpoff(%rip), %rsi
-	movq	%fs:(%rsi), %rcx		/* rcx = current segment (cur) */
+	TLS_OFF(__morestack_current_segment, %rsi)
+	movq	TLS(__morestack_current_segment, 0, %rsi), %rcx	/* cur */
 	movq	%rcx, -SS_FRAME_OLD_SEGMENT(%rbp)
-
-	/* WARM PATH, in registers (no vector register touched, no call): the
-	 * segment after the current one is cached and big enough.  The same
-	 * steps as splitstack_grow's (see src/chain.rs for why the order
-	 * is signal-safe), except that the arguments are copied after the
-	 * switch (nothing is written to the segment before it is current
-	 * either way):
-	 *   next = cur ? cur->next : __morestack_segments
-	 *   need = frame + round_up(args, 32) + reserve
-	 *   if next->size < need + SS_SEG_META: cold path
-	 *   current = next; next->prev = cur; next->old_stack = args
-	 *   rsp = top - round_up(args, 32); copy the arguments there
-	 * Threads that asked for signal blocking take the cold path.  No sum
-	 * here can overflow: frame and argument sizes come from the compiler
-	 * (32-bit immediates), the reserve is at most 1 GiB. */
-	movq	__morestack_initial_sp@gottpoff(%rip), %rdx
-	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rdx)
-	je	.Lcold
-	movq	splitstack_reserve_bytes(%rip), %rdx	/* 0 before start-up */
-	testq	%rdx, %rdx
-	je	.Lcold
+	TLS_OFF(__morestack_initial_sp, %rdx)
+	cmpl	$0, TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %rdx)
+	je	.Lcold_saved
+	movq	splitstack_reserve_bytes(%rip), %rdx
 	leaq	31(%r11), %rdi
 	andq	$-32, %rdi			/* rdi = argument area */
 	leaq	SS_SEG_META(%r10,%rdi), %r8
 	addq	%rdx, %r8			/* r8 = need + SS_SEG_META */
 	testq	%rcx, %rcx
 	jne	1f
-	movq	__morestack_segments@gottpoff(%rip), %rsi
-	movq	%fs:(%rsi), %rsi		/* next = first segment */
+	TLS_OFF(__morestack_segments, %rsi)
+	movq	TLS(__morestack_segments, 0, %rsi), %rsi	/* first segment */
 	jmp	2f
 1:	movq	SS_SEG_NEXT(%rcx), %rsi		/* next = cur->next */
 2:	testq	%rsi, %rsi
-	je	.Lcold
+	je	.Lcold_saved
 	cmpq	%r8, SS_SEG_SIZE(%rsi)
-	jb	.Lcold
-	/* Committed to the warm path: r10 (the frame size) is free, and
-	 * keeps the thread block's offset for the pending test below.
-	 * Count the call (per thread, no atomic needed). */
-	movq	splitstack_thread@gottpoff(%rip), %r10
-	incq	%fs:SS_THREAD_MORESTACK_CALLS(%r10)
-	movq	__morestack_current_segment@gottpoff(%rip), %r8
-	movq	%rsi, %fs:(%r8)			/* commit: current = next */
+	jb	.Lcold_saved
+	/* Committed: r10 (the frame size) is free. */
+	TLS_OFF(splitstack_thread, %r10)
+	incq	TLS(splitstack_thread, SS_THREAD_MORESTACK_CALLS, %r10)
+	TLS_OFF(__morestack_current_segment, %r8)
+	movq	%rsi, TLS(__morestack_current_segment, 0, %r8)	/* commit */
 	movq	%rcx, SS_SEG_PREV(%rsi)
 	leaq	24(%rbp), %rcx			/* rcx = the arguments */
 	movq	%rcx, SS_SEG_OLD_STACK(%rsi)
@@ -290,64 +436,23 @@ __splitstack_morestack_impl:
 	movq	%r8, %rsp			/* rsp = top */
 	movq	%rdx, GUARD
 	subq	%rdi, %rsp			/* rsp = top - argument area */
-	testq	%r11, %r11
-	jne	.Lwarm_copy
-.Lwarm_switched:
-	/* A request the limit store above overwrote, or one made before
-	 * this call: deliver it before the body (see INTERRUPTS). */
-	cmpq	$0, %fs:SS_THREAD_PENDING(%r10)
-	jne	.Lwarm_pending
-	movq	-SS_FRAME_RCX(%rbp), %rcx
-	movq	-SS_FRAME_RDX(%rbp), %rdx
-	movq	-SS_FRAME_RSI(%rbp), %rsi
-	movq	-SS_FRAME_RDI(%rbp), %rdi
-	movq	-SS_FRAME_R8(%rbp), %r8
-	movq	8(%rbp), %r11			/* R1 */
-	addq	$1, %r11			/* body = R1 + 1 */
-	/* rsp is 16-byte aligned: the body sees a normal call. */
-.Lwarm_call_begin:
-	call	*%r11
-.Lwarm_call_end:
-	/* Back from the body: rax, rdx, xmm0, xmm1, st0/st1 hold its
-	 * results.  Fast when there are no alloca blocks to free and at most
-	 * one idle segment cached beyond this one (more go back to the
-	 * allocator on the slow path, so that a deep recursion does not keep
-	 * its segments forever).  Signals are not blocked here (the cold
-	 * path's return checks that before it comes here). */
-.Lreturn_checks:
-	movq	__morestack_current_segment@gottpoff(%rip), %rdi
-	movq	%fs:(%rdi), %rcx
-	cmpq	$0, SS_SEG_EXTRA(%rcx)
-	jne	.Lwarm_slow_return
-	movq	SS_SEG_NEXT(%rcx), %rcx
-	testq	%rcx, %rcx
-	je	.Lswitch_back
-	cmpq	$0, SS_SEG_NEXT(%rcx)
-	jne	.Lwarm_slow_return
-.Lswitch_back:
-	SWITCH_BACK_RDI				/* rdi: from .Lreturn_checks */
-.Lleave:
-	movq	%rbp, %rsp
-	popq	%rbp
-	.cfi_remember_state
-	.cfi_def_cfa %rsp, 16
-	.cfi_restore %rbp
-	ret					/* to R1, whose ret goes to R2 */
-	.cfi_restore_state
-
-.Lwarm_slow_return:
-	movq	$0, -SS_FRAME_BLOCKED(%rbp)	/* unset on the warm path */
-	jmp	.Lslow_return
-
-	/* Copy r11 bytes (whole words) of stack arguments from rcx to rsp. */
-.Lwarm_copy:
+	/* Copy r11 bytes (whole words) of stack arguments from rcx. */
 	xorl	%edi, %edi
 3:	movq	(%rcx,%rdi), %rsi
 	movq	%rsi, (%rsp,%rdi)
 	addq	$8, %rdi
 	cmpq	%r11, %rdi
 	jb	3b
-	jmp	.Lwarm_switched
+	TLS_OFF(splitstack_thread, %r10)
+	cmpq	$0, TLS(splitstack_thread, SS_THREAD_PENDING, %r10)
+	jne	.Lwarm_pending
+	RESTORE_ARGREGS
+	movq	8(%rbp), %r11			/* R1 */
+	addq	$1, %r11			/* body = R1 + 1 */
+.Lwarm_args_call_begin:
+	call	*%r11
+.Lwarm_args_call_end:
+	jmp	.Lreturn_checks
 
 	/* Pending interrupt bits after the warm switch: save what the cold
 	 * path saves and deliver there. */
@@ -357,13 +462,15 @@ __splitstack_morestack_impl:
 
 	/* COLD PATH: the Rust helper finds or allocates the segment. */
 .Lcold:
+	SAVE_ARGREGS
+.Lcold_saved:
 	SAVE_COLD
-	movq	splitstack_thread@gottpoff(%rip), %rax
-	incq	%fs:SS_THREAD_MORESTACK_CALLS(%rax)
+	TLS_OFF(splitstack_thread, %rax)
+	incq	TLS(splitstack_thread, SS_THREAD_MORESTACK_CALLS, %rax)
 
 	/* Block signals only if this thread asked for it. */
-	movq	__morestack_initial_sp@gottpoff(%rip), %rax
-	cmpl	$0, %fs:SS_ISP_DONT_BLOCK(%rax)
+	TLS_OFF(__morestack_initial_sp, %rax)
+	cmpl	$0, TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %rax)
 	jne	1f
 	movq	$1, -SS_FRAME_BLOCKED(%rbp)
 	leaq	-SS_FRAME_SIGMASK(%rbp), %rdi
@@ -390,8 +497,8 @@ __splitstack_morestack_impl:
 	/* void splitstack_restore_mask(const uint64_t *mask) */
 	call	splitstack_restore_mask
 2:
-	movq	splitstack_thread@gottpoff(%rip), %rax
-	cmpq	$0, %fs:SS_THREAD_PENDING(%rax)
+	TLS_OFF(splitstack_thread, %rax)
+	cmpq	$0, TLS(splitstack_thread, SS_THREAD_PENDING, %rax)
 	je	.Lcold_restore
 .Lpending:
 	/* SplitstackDelivery splitstack_interrupt_take(uint64_t *bits):
@@ -497,11 +604,12 @@ __splitstack_morestack_impl:
 	.cfi_endproc
 	.size	__morestack, . - __morestack
 
-/* LSDA for __morestack, read by __gcc_personality_v0: three call-site
- * records, the calls of the body on the warm and the cold path, whose
- * landing pad is the same cleanup, and the call of the interrupt handler
- * between them, whose pad first ends the handler.  Call-site records must
- * be sorted by address: warm call, handler call, cold call. */
+/* LSDA for __morestack, read by __gcc_personality_v0: four call-site
+ * records, the calls of the body on the two warm paths and the cold path,
+ * whose landing pad is the same cleanup, and the call of the interrupt
+ * handler, whose pad first ends the handler.  Call-site records must be
+ * sorted by address: warm call, warm call with arguments, handler call,
+ * cold call. */
 	.section .gcc_except_table,"a",@progbits
 	.p2align 2
 .Lmorestack_lsda:
@@ -514,6 +622,10 @@ __splitstack_morestack_impl:
 	.uleb128 .Lwarm_call_end - .Lwarm_call_begin	/* region length */
 	.uleb128 .Lcleanup - .Lmorestack		/* landing pad */
 	.uleb128 0					/* action: cleanup only */
+	.uleb128 .Lwarm_args_call_begin - .Lmorestack
+	.uleb128 .Lwarm_args_call_end - .Lwarm_args_call_begin
+	.uleb128 .Lcleanup - .Lmorestack
+	.uleb128 0
 	.uleb128 .Lhandler_call_begin - .Lmorestack
 	.uleb128 .Lhandler_call_end - .Lhandler_call_begin
 	.uleb128 .Lhandler_cleanup - .Lmorestack
@@ -826,3 +938,4 @@ splitstack_thread:
 	.section .note.GNU-split-stack,"",@progbits
 	.section .note.GNU-no-split-stack,"",@progbits
 	.section .note.GNU-stack,"",@progbits
+
