@@ -185,8 +185,8 @@
 .endm
 
 /* What the cold path saves besides SAVE_ARGREGS: rax, r9 and xmm0-7,
-   with the signals-blocked flag cleared.  Used by the cold path and by the warm
-   path's interrupt delivery. */
+   with the signals-blocked flag cleared.  Used by the cold path and by
+   the warm paths' interrupt delivery. */
 .macro	SAVE_COLD
 	movq	%rax, -SS_FRAME_RAX(%rbp)
 	movq	%r9, -SS_FRAME_R9(%rbp)
@@ -271,15 +271,15 @@ __splitstack_morestack_impl:
 	 * meanwhile); it is 0 only before start-up, when no thread has a
 	 * segment yet.  No sum here can overflow: the frame size comes from
 	 * the compiler (a 32-bit immediate), the reserve is at most 1 GiB. */
+	TLS_OFF(__morestack_current_segment, %r11)
+	movq	TLS(__morestack_current_segment, 0, %r11), %rdi	/* cur */
+	movq	%rdi, -SS_FRAME_OLD_SEGMENT(%rbp)
 	TLS_OFF(__morestack_initial_sp, %r11)
 	cmpl	$0, TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %r11)
 	je	.Lcold_noargs
-	TLS_OFF(__morestack_current_segment, %r11)
-	movq	TLS(__morestack_current_segment, 0, %r11), %r11	/* cur */
-	movq	%r11, -SS_FRAME_OLD_SEGMENT(%rbp)
-	testq	%r11, %r11
+	testq	%rdi, %rdi
 	je	.Lfirst_noargs
-	movq	SS_SEG_NEXT(%r11), %rdi		/* rdi = next = cur->next */
+	movq	SS_SEG_NEXT(%rdi), %rdi		/* rdi = next = cur->next */
 .Lnext_noargs:
 	testq	%rdi, %rdi
 	je	.Lcold_noargs
