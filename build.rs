@@ -33,6 +33,12 @@ fn main() {
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap();
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    // On x86_64 __splitstack_getcontext and __splitstack_setcontext are
+    // the assembly's (src/ffi/context.rs has the other architectures').
+    println!("cargo:rustc-check-cfg=cfg(splitstack_context_asm)");
+    if arch == "x86_64" {
+        println!("cargo:rustc-cfg=splitstack_context_asm");
+    }
 
     let dir = match (arch.as_str(), os.as_str()) {
         ("x86_64", "linux") => "asm/x86_64",

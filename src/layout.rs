@@ -220,6 +220,8 @@ const _: () = {
     assert!(offset_of!(StackSegment, extra) == SS_SEG_EXTRA);
     assert!(size_of::<StackSegment>() == SS_SEG_HEADER_SIZE);
     assert!(size_of::<SegmentMeta>() <= META_BYTES);
+    assert!(offset_of!(InitialSp, sp) == SS_ISP_SP);
+    assert!(offset_of!(InitialSp, len) == SS_ISP_LEN);
     assert!(offset_of!(InitialSp, dont_block_signals) == SS_ISP_DONT_BLOCK);
     assert!(offset_of!(InitialSp, extra) == 0x98);
     assert!(size_of::<InitialSp>() == SS_ISP_SIZE);

@@ -174,6 +174,13 @@ fn block_signals_keeps_libgcc_meaning() {
 
 #[test]
 fn getcontext_setcontext_round_trip() {
+    // The assembly's on x86_64 (declared here, where cbindgen does not
+    // look); the Rust ones elsewhere.
+    #[cfg(splitstack_context_asm)]
+    extern "C" {
+        fn __splitstack_getcontext(ctx: *mut *mut core::ffi::c_void);
+        fn __splitstack_setcontext(ctx: *mut *mut core::ffi::c_void);
+    }
     // SAFETY: this thread's own state, restored at the end.
     unsafe {
         let mut saved = SplitstackContext::empty();

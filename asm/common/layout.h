@@ -35,9 +35,27 @@
    record (src/alloc/meta.rs); the stack starts below them. */
 #define SS_SEG_META 64
 
-/* struct initial_sp: offset of the don't-block-signals flag, and size. */
+/* struct initial_sp: offsets of the original stack's top, its usable
+   length and the don't-block-signals flag, and the size. */
+#define SS_ISP_SP 0
+#define SS_ISP_LEN 8
 #define SS_ISP_DONT_BLOCK 0x90
 #define SS_ISP_SIZE 184
+
+/* A context (libgcc's `void *ctx[10]`, src/ffi/context.rs): the byte
+   offsets of its words, and the state word of a live context of this
+   runtime ("SPLITLIV"). */
+#define SS_CTX_SEGMENTS 0
+#define SS_CTX_CURRENT 8
+#define SS_CTX_SP 16
+#define SS_CTX_GUARD 24
+#define SS_CTX_INITIAL_SP 32
+#define SS_CTX_INITIAL_SP_LEN 40
+#define SS_CTX_DONT_BLOCK 48
+#define SS_CTX_STATE 56
+#define SS_CTX_DEFER 64
+#define SS_CTX_ZERO 72
+#define SS_CTX_LIVE 0x53504c49544c4956
 
 /* The runtime's own per-thread block (hidden TLS, see src/thread_state.rs):
    its size, and the offset of the __morestack call counter in it. */

@@ -772,6 +772,138 @@ __morestack_set_guard:
 	.cfi_endproc
 	.size	__morestack_set_guard, . - __morestack_set_guard
 
+/* ---------------------------------------------------------------------
+ * void __splitstack_getcontext(void *ctx[10])
+ * void __splitstack_setcontext(void *ctx[10])
+ * The context API's two halves of a coroutine switch, here so that the
+ * thread-local variables are reached as __morestack reaches them (one
+ * instruction each in the static library).  The layout of the ten words
+ * is src/ffi/context.rs's SplitstackContext (SS_CTX_* in layout.h); the
+ * other architectures' definitions, and everything off the fast path,
+ * are there.  Ordinary C functions: rdi = ctx; rax, rcx, rdx, rsi, r8
+ * clobbered; no frame (leaves: CFA = rsp + 8 throughout).
+ * ------------------------------------------------------------------- */
+	.globl	__splitstack_getcontext
+	.type	__splitstack_getcontext, @function
+	.p2align 4
+__splitstack_getcontext:
+	.cfi_startproc
+	ENDBR
+	testq	%rdi, %rdi
+	je	splitstack_getcontext_null	/* message, nothing saved */
+	TLS_OFF(__morestack_segments, %rax)
+	movq	TLS(__morestack_segments, 0, %rax), %rax
+	movq	%rax, SS_CTX_SEGMENTS(%rdi)
+	TLS_OFF(__morestack_current_segment, %rax)
+	movq	TLS(__morestack_current_segment, 0, %rax), %rax
+	movq	%rax, SS_CTX_CURRENT(%rdi)
+	/* Where a collector's scan of this stack starts: below every word of
+	 * the caller's frame, word-aligned (it holds our return address). */
+	movq	%rsp, SS_CTX_SP(%rdi)
+	movq	GUARD, %rax
+	btrq	$SS_LIMIT_MARK_BIT, %rax	/* the real limit, not the mark */
+	movq	%rax, SS_CTX_GUARD(%rdi)
+	TLS_OFF(__morestack_initial_sp, %rax)
+	movq	TLS(__morestack_initial_sp, SS_ISP_SP, %rax), %rdx
+	movq	%rdx, SS_CTX_INITIAL_SP(%rdi)
+	movq	TLS(__morestack_initial_sp, SS_ISP_LEN, %rax), %rdx
+	movq	%rdx, SS_CTX_INITIAL_SP_LEN(%rdi)
+	movslq	TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %rax), %rdx
+	movq	%rdx, SS_CTX_DONT_BLOCK(%rdi)
+	movabsq	$SS_CTX_LIVE, %rdx
+	movq	%rdx, SS_CTX_STATE(%rdi)
+	TLS_OFF(splitstack_thread, %rax)
+	movq	TLS(splitstack_thread, SS_THREAD_DEFER, %rax), %rdx
+	movq	%rdx, SS_CTX_DEFER(%rdi)
+	movq	$0, SS_CTX_ZERO(%rdi)
+	ret
+	.cfi_endproc
+	.size	__splitstack_getcontext, . - __splitstack_getcontext
+
+/* Jumps to \bad unless the segment words \a and \b could be a live
+   context of ours: both 16-byte aligned user-space addresses (below
+   2^48) or NULL, not both NULL (a context of the original stack), and
+   neither a non-NULL address below 64 KiB.  src/ffi/context.rs's
+   plausible_pair, which a unit test compares with this one.  Clobbers
+   \t, \u and the flags. */
+.macro	PLAUSIBLE_PAIR a, b, t, u, bad
+	movq	\a, \t
+	orq	\b, \t
+	je	\bad				/* both NULL */
+	movabsq	$0xffff00000000000f, \u
+	testq	\u, \t
+	jne	\bad				/* misaligned or beyond 2^48 */
+	leaq	-1(\a), \t			/* NULL wraps to the top */
+	cmpq	$65534, \t
+	jbe	\bad
+	leaq	-1(\b), \t
+	cmpq	$65534, \t
+	jbe	\bad
+.endm
+
+	.globl	__splitstack_setcontext
+	.type	__splitstack_setcontext, @function
+	.p2align 4
+__splitstack_setcontext:
+	.cfi_startproc
+	ENDBR
+	/* The common case, a context of ours with a segment (a coroutine
+	 * switch), read in place; everything else (NULL, libgcc's layout,
+	 * released or garbage contexts, a context of the original stack)
+	 * goes to splitstack_setcontext_general. */
+	testq	%rdi, %rdi
+	je	splitstack_setcontext_general
+	movabsq	$SS_CTX_LIVE, %rax
+	cmpq	%rax, SS_CTX_STATE(%rdi)
+	jne	splitstack_setcontext_general
+	movq	SS_CTX_SEGMENTS(%rdi), %rdx
+	movq	SS_CTX_CURRENT(%rdi), %rcx
+	PLAUSIBLE_PAIR %rdx, %rcx, %rax, %rsi, splitstack_setcontext_general
+	/* Install: the lists, the original stack, the interrupt nesting, and
+	 * the limit last, so that a signal between these stores sees the old
+	 * limit with the new lists at worst, which only makes a handler split
+	 * early; then a request waiting for this thread is kept (REARM).  Our
+	 * getcontext and makecontext store real limits: no mark to clear. */
+	movq	SS_CTX_GUARD(%rdi), %rax
+	TLS_OFF(__morestack_segments, %rsi)
+	movq	%rdx, TLS(__morestack_segments, 0, %rsi)
+	TLS_OFF(__morestack_current_segment, %rsi)
+	movq	%rcx, TLS(__morestack_current_segment, 0, %rsi)
+	TLS_OFF(__morestack_initial_sp, %rsi)
+	movq	SS_CTX_INITIAL_SP(%rdi), %rdx
+	movq	%rdx, TLS(__morestack_initial_sp, SS_ISP_SP, %rsi)
+	movq	SS_CTX_INITIAL_SP_LEN(%rdi), %rdx
+	movq	%rdx, TLS(__morestack_initial_sp, SS_ISP_LEN, %rsi)
+	movl	SS_CTX_DONT_BLOCK(%rdi), %edx
+	movl	%edx, TLS(__morestack_initial_sp, SS_ISP_DONT_BLOCK, %rsi)
+	TLS_OFF(splitstack_thread, %rsi)
+	movq	SS_CTX_DEFER(%rdi), %rdx
+	movq	%rdx, TLS(splitstack_thread, SS_THREAD_DEFER, %rsi)
+	movq	%rax, GUARD
+	REARM	%rax, %rsi
+	ret
+	.cfi_endproc
+	.size	__splitstack_setcontext, . - __splitstack_setcontext
+
+/* size_t splitstack_plausible_pair_asm(size_t a, size_t b): 1 if
+ * PLAUSIBLE_PAIR accepts the two words, else 0 (for the unit test; its
+ * own section, so that links of the library drop it). */
+	.section .text.splitstack_plausible_pair_asm,"ax",@progbits
+	.globl	splitstack_plausible_pair_asm
+	.hidden	splitstack_plausible_pair_asm
+	.type	splitstack_plausible_pair_asm, @function
+	.p2align 4
+splitstack_plausible_pair_asm:
+	.cfi_startproc
+	PLAUSIBLE_PAIR %rdi, %rsi, %rax, %rdx, 1f
+	movl	$1, %eax
+	ret
+1:	xorl	%eax, %eax
+	ret
+	.cfi_endproc
+	.size	splitstack_plausible_pair_asm, . - splitstack_plausible_pair_asm
+	.text
+
 /* void *__morestack_allocate_stack_space(size_t size)
  * Called by split-stack code for alloca/VLA blocks that may not fit on the
  * current segment.  Passes the caller's stack pointer along so that blocks
@@ -877,11 +1009,13 @@ splitstack_asan_unpoison_ptr:
 	.hidden	splitstack_interrupt_take
 	.hidden	splitstack_interrupt_done
 	.hidden	splitstack_interrupt_armed
+	.hidden	splitstack_getcontext_null
+	.hidden	splitstack_setcontext_general
 
 /* size_t splitstack_reserve_bytes: the reserve under each limit (the
- * setting of src/config.rs, which owns it; the warm path reads it).  0
- * until start-up has read the settings: the warm path then takes the cold
- * one, which reads them. */
+ * setting of src/config.rs, which owns it; the warm paths read it).  0
+ * until start-up has read the settings, when no thread has a segment
+ * yet, so no warm path runs: the cold one reads them. */
 	.bss
 	.globl	splitstack_reserve_bytes
 	.hidden	splitstack_reserve_bytes

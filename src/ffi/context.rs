@@ -10,6 +10,10 @@
 use crate::diag::Msg;
 use crate::layout::{InitialSp, StackSegment};
 use crate::thread_state::{self, Tls};
+use crate::arch::current::{
+    SS_CTX_CURRENT, SS_CTX_DEFER, SS_CTX_DONT_BLOCK, SS_CTX_GUARD, SS_CTX_INITIAL_SP, SS_CTX_INITIAL_SP_LEN, SS_CTX_LIVE,
+    SS_CTX_SEGMENTS, SS_CTX_SP, SS_CTX_STATE, SS_CTX_ZERO,
+};
 use crate::{arch::current as arch, chain, config, context_sizing, limit, stats};
 use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
@@ -46,21 +50,23 @@ pub struct SplitstackContext {
     pub reserved: [usize; 2],
 }
 
+// The offsets the assembly's getcontext and setcontext use (x86_64).
 const _: () = {
     assert!(size_of::<SplitstackContext>() == size_of::<[*mut c_void; 10]>());
-    assert!(offset_of!(SplitstackContext, segments) == 0);
-    assert!(offset_of!(SplitstackContext, current) == 8);
-    assert!(offset_of!(SplitstackContext, sp) == 16);
-    assert!(offset_of!(SplitstackContext, guard) == 24);
-    assert!(offset_of!(SplitstackContext, initial_sp) == 32);
-    assert!(offset_of!(SplitstackContext, initial_sp_len) == 40);
-    assert!(offset_of!(SplitstackContext, dont_block_signals) == 48);
-    assert!(offset_of!(SplitstackContext, state) == 56);
-    assert!(offset_of!(SplitstackContext, reserved) == 64);
+    assert!(offset_of!(SplitstackContext, segments) == SS_CTX_SEGMENTS);
+    assert!(offset_of!(SplitstackContext, current) == SS_CTX_CURRENT);
+    assert!(offset_of!(SplitstackContext, sp) == SS_CTX_SP);
+    assert!(offset_of!(SplitstackContext, guard) == SS_CTX_GUARD);
+    assert!(offset_of!(SplitstackContext, initial_sp) == SS_CTX_INITIAL_SP);
+    assert!(offset_of!(SplitstackContext, initial_sp_len) == SS_CTX_INITIAL_SP_LEN);
+    assert!(offset_of!(SplitstackContext, dont_block_signals) == SS_CTX_DONT_BLOCK);
+    assert!(offset_of!(SplitstackContext, state) == SS_CTX_STATE);
+    assert!(offset_of!(SplitstackContext, reserved) == SS_CTX_DEFER);
+    assert!(offset_of!(SplitstackContext, reserved) + size_of::<usize>() == SS_CTX_ZERO);
 };
 
 /// State tag of a context made or saved by this runtime ("SPLITLIV").
-pub(crate) const CTX_LIVE: usize = 0x5350_4c49_544c_4956;
+pub(crate) const CTX_LIVE: usize = SS_CTX_LIVE;
 
 /// State tag of a released context ("SPLITREL").
 pub(crate) const CTX_RELEASED: usize = 0x5350_4c49_5452_454c;
@@ -172,6 +178,7 @@ fn plausible(seg: *mut StackSegment) -> bool {
 /// instructions: both words [`plausible`], and not both NULL (a context
 /// of the original stack, which goes the general way).  Exactly
 /// `plausible(a) && plausible(b) && !(a and b NULL)` (a test checks).
+#[cfg(any(not(splitstack_context_asm), test))]
 #[inline(always)]
 fn plausible_pair(segments: *mut StackSegment, current: *mut StackSegment) -> bool {
     let (a, b) = (segments as usize, current as usize);
@@ -209,6 +216,10 @@ pub(super) fn word_floor(a: usize) -> usize {
 /// # Safety
 /// `ctx` must be NULL or point to ten readable and writable words (a
 /// `void *ctx[10]`, the C contract).
+// On x86_64 the assembly defines it (asm/x86_64/morestack.S: ten stores,
+// the thread-local variables reached directly); this is the other
+// architectures' definition.
+#[cfg(not(splitstack_context_asm))]
 #[no_mangle]
 pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
     // SAFETY: `ctx` is checked against NULL before use and then points to
@@ -242,6 +253,11 @@ pub unsafe extern "C" fn __splitstack_getcontext(ctx: *mut *mut c_void) {
 /// # Safety
 /// `ctx` must be NULL or point to ten readable and writable words (a
 /// `void *ctx[10]`, the C contract).
+// On x86_64 the assembly defines it (asm/x86_64/morestack.S), with the
+// same fast path as here and the same way out of line
+// (`splitstack_setcontext_general`); this is the other architectures'
+// definition.
+#[cfg(not(splitstack_context_asm))]
 #[no_mangle]
 pub unsafe extern "C" fn __splitstack_setcontext(ctx: *mut *mut c_void) {
     let c = ctx as *const SplitstackContext;
@@ -350,6 +366,27 @@ unsafe fn setcontext_general(ctx: *mut SplitstackContext) {
         let defer = if tag(&c) == Tag::Ours { c.reserved[0] } else { 0 };
         install(&c, segments, c.current, defer, limit::real(c.guard));
     }
+}
+
+// The Rust code the assembly's getcontext and setcontext (x86_64) leave
+// to.
+
+/// The assembly's getcontext, given NULL.
+#[cfg(splitstack_context_asm)]
+#[no_mangle]
+extern "C" fn splitstack_getcontext_null() {
+    null_context("__splitstack_getcontext");
+}
+
+/// The assembly's setcontext for every context but a plain one of ours.
+///
+/// # Safety
+/// As [`__splitstack_setcontext`].
+#[cfg(splitstack_context_asm)]
+#[no_mangle]
+unsafe extern "C" fn splitstack_setcontext_general(ctx: *mut SplitstackContext) {
+    // SAFETY: the caller's promise.
+    unsafe { setcontext_general(ctx) }
 }
 
 /// The chain to install for a context saved on this thread's original
@@ -633,6 +670,13 @@ mod tests {
 
     #[test]
     fn plausible_pair_is_the_two_word_checks() {
+        // (Declared here, where cbindgen does not look.)
+        #[cfg(splitstack_context_asm)]
+        extern "C" {
+            /// 1 if the assembly's setcontext fast path takes a context
+            /// with these segment words, else 0 (its PLAUSIBLE_PAIR).
+            fn splitstack_plausible_pair_asm(segments: usize, current: usize) -> usize;
+        }
         let edges: [usize; 16] = [
             0,
             1,
@@ -656,6 +700,10 @@ mod tests {
                 let (sa, sb) = (a as *mut StackSegment, b as *mut StackSegment);
                 let want = plausible(sa) && plausible(sb) && !(a == 0 && b == 0);
                 assert_eq!(plausible_pair(sa, sb), want, "{a:#x} {b:#x}");
+                // The assembly's fast path applies the same test.
+                #[cfg(splitstack_context_asm)]
+                // SAFETY: a pure function of its two arguments.
+                assert_eq!(unsafe { splitstack_plausible_pair_asm(a, b) } == 1, want, "asm: {a:#x} {b:#x}");
             }
         }
     }
