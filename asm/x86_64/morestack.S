@@ -41,13 +41,14 @@
  *   path runs in r10, r11 and rdi only, saving and restoring rdi; with
  *   stack arguments it runs in rcx, rdx, rsi, rdi, r8, r10, r11, saving
  *   and restoring the first five.  The COLD PATH saves every argument
- *   register and xmm0-7 and calls the Rust helper.  The Rust helpers are compiled
- *   for the baseline x86-64 target (SSE2, no VEX encodings; src/lib.rs
- *   refuses to build with AVX enabled), so they may touch xmm0-15 but
- *   never the upper halves of ymm/zmm and never x87 state; with xmm0-7
- *   saved on the cold way in and xmm0-1 on the slow way out, vector
- *   arguments and results stay whole.  Each path calls the body from a
- *   call site of its own (three call-site records in the LSDA).
+ *   register and xmm0-7 and calls the Rust helper.  The Rust helpers are
+ *   compiled for the baseline x86-64 target (SSE2, no VEX encodings;
+ *   src/lib.rs refuses to build with AVX enabled), so they may touch
+ *   xmm0-15 but never the upper halves of ymm/zmm and never x87 state;
+ *   with xmm0-7 saved on the cold way in and xmm0-1 on the slow way out,
+ *   vector arguments and results stay whole.  Each path calls the body
+ *   from a call site of its own (three of the LSDA's four call-site
+ *   records; the fourth is the interrupt handler's call).
  *
  * FRAME (on the old stack; offsets from %rbp; names in consts.h)
  *

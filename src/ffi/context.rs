@@ -7,13 +7,13 @@
 //! a small, bounded amount of stack: no recursion, no large locals.  Bad
 //! arguments get a message on stderr and a defined outcome.
 
+use crate::arch::current::{
+    SS_CTX_CURRENT, SS_CTX_DEFER, SS_CTX_DONT_BLOCK, SS_CTX_GUARD, SS_CTX_INITIAL_SP, SS_CTX_INITIAL_SP_LEN,
+    SS_CTX_LIVE, SS_CTX_SEGMENTS, SS_CTX_SP, SS_CTX_STATE, SS_CTX_ZERO,
+};
 use crate::diag::Msg;
 use crate::layout::{InitialSp, StackSegment};
 use crate::thread_state::{self, Tls};
-use crate::arch::current::{
-    SS_CTX_CURRENT, SS_CTX_DEFER, SS_CTX_DONT_BLOCK, SS_CTX_GUARD, SS_CTX_INITIAL_SP, SS_CTX_INITIAL_SP_LEN, SS_CTX_LIVE,
-    SS_CTX_SEGMENTS, SS_CTX_SP, SS_CTX_STATE, SS_CTX_ZERO,
-};
 use crate::{arch::current as arch, chain, config, context_sizing, limit, stats};
 use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
